@@ -1,0 +1,121 @@
+"""The `ingest` flow: raw/ release files -> validated, harmonised rows in DuckDB.
+
+A thin Prefect wrapper: each task calls one library function. Tasks exchange
+paths and data frames, never DuckDB connections (those cannot be pickled or
+hashed); each task that touches the warehouse opens and closes it itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from itip import ingest as lib
+from itip.codebook import Codebook, load_codebook
+from itip.paths import CODEBOOK, default_raw, default_warehouse
+from itip.problems import FileProblems, Problem
+from itip.reading import Table
+from itip.release import (
+    Discovery,
+    ReleaseFile,
+    discover,
+    harmonise_release,
+    merge_problems,
+    read_release,
+    validate_release,
+)
+
+task_options = {"cache_policy": NO_CACHE, "retries": 0}
+
+
+@task(name="discover", **task_options)
+def discover_task(raw_dir: Path) -> Discovery:
+    return discover(raw_dir)
+
+
+@task(name="plan", **task_options)
+def plan_task(warehouse: Path, release: ReleaseFile) -> lib.Plan:
+    return lib.plan(warehouse, release)
+
+
+@task(name="read", **task_options)
+def read_task(path: Path) -> Table | list[Problem]:
+    try:
+        return read_release(path)
+    except FileProblems as exc:
+        return exc.problems
+
+
+@task(name="validate", **task_options)
+def validate_task(table: Table, year: int) -> tuple[pd.DataFrame, list[Problem], list[str]]:
+    return validate_release(table, year)
+
+
+@task(name="harmonise", **task_options)
+def harmonise_task(staged: pd.DataFrame, codebook: Codebook, file: str, year: int) -> tuple[pd.DataFrame, list[Problem]]:
+    return harmonise_release(staged, codebook, file, year)
+
+
+@task(name="load", **task_options)
+def load_task(
+    warehouse: Path, plan: lib.Plan, estimates: pd.DataFrame, problems: list[Problem], rows: int, codebook: Codebook
+) -> lib.FileOutcome:
+    return lib.store(warehouse, plan, estimates, problems, rows, codebook, flow_run.get_id())
+
+
+def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+    release = plan.release
+    table = read_task(release.path)
+    if isinstance(table, list):
+        return load_task(warehouse, plan, pd.DataFrame(), table, 0, codebook)
+    staged, staged_problems, warnings = validate_task(table, release.year)
+    for warning in warnings:
+        get_run_logger().warning(warning)
+    estimates, estimate_problems = harmonise_task(staged, codebook, release.path.name, release.year)
+    problems = merge_problems(staged_problems, estimate_problems)
+    return load_task(warehouse, plan, estimates, problems, len(table.rows), codebook)
+
+
+@flow(name="ingest", log_prints=False)
+def ingest(raw_dir: Path | None = None, warehouse: Path | None = None, codebook_path: Path | None = None) -> list[lib.FileOutcome]:
+    """Load every new or changed release file in raw/ into the warehouse.
+
+    Unchanged files are skipped by content hash; a corrected file supersedes the
+    year's current release; a bad file is rejected whole and recorded while the
+    other files still load.
+    """
+    raw_dir = Path(raw_dir or default_raw())
+    warehouse = Path(warehouse or default_warehouse())
+    codebook = load_codebook(Path(codebook_path or CODEBOOK))
+    logger = get_run_logger()
+    if lib.prepare(warehouse, codebook):
+        logger.info("codebook applied to %s", warehouse)
+    found = discover_task(raw_dir)
+    outcomes = [lib.FileOutcome(p.file, None, lib.REJECTED, message=p.message, problems=[p]) for p in found.problems]
+    for release in found.releases:
+        plan = plan_task(warehouse, release)
+        outcome = plan.outcome or _process(warehouse, plan, codebook)
+        logger.info(outcome.line())
+        outcomes.append(outcome)
+    create_table_artifact(
+        key="ingest-summary",
+        table=[
+            {
+                "file": o.file,
+                "year": o.year,
+                "status": o.status,
+                "rows": o.rows,
+                "first errors": "; ".join(str(p) for p in o.problems[:3]),
+            }
+            for o in outcomes
+        ],
+        description=f"itip ingest into {warehouse.name}: "
+        f"{sum(o.status in (lib.LOADED, lib.SUPERSEDED) for o in outcomes)} loaded, "
+        f"{sum(o.failed for o in outcomes)} rejected, {sum(o.status == lib.UNCHANGED for o in outcomes)} unchanged",
+    )
+    return outcomes

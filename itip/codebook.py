@@ -1,0 +1,210 @@
+"""The codebook: stable indicator ids and every published wording of them.
+
+Yearly releases drift in wording; the codebook maps each wording (alias) onto a
+stable id, the way PUDL maps yearly column names by metadata instead of code
+branches. Everything a release may say in a vocabulary column (survey, segment,
+qualifier) is resolved here too, so Norwegian and English spellings are data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from itip.paths import CODEBOOK
+from itip.problems import ItipError
+
+_QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
+
+
+def normalise_text(text: str) -> str:
+    """The form in which wordings are compared: case, spacing, quote style and a
+    trailing '?' or '.' are not differences of meaning."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    text = re.sub(r"\s+", " ", text).strip()
+    text = text.strip("\"'").strip()
+    return text.rstrip("?.").strip()
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: str
+    label_no: str
+    label_en: str
+    better: str | None = None
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    survey: str
+    topic: str
+    label_no: str
+    label_en: str
+    unit: str
+    better: str | None
+    answers: tuple[Answer, ...]
+    aliases: tuple[tuple[int, str, str | None], ...]  # (year, text, answer)
+    breaks: tuple[tuple[int, str], ...]  # (year, reason)
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Break:
+    survey: str | None
+    indicator: str | None
+    year: int
+    reason: str
+
+
+@dataclass
+class Codebook:
+    indicators: dict[str, Indicator]
+    surveys: dict[str, dict[str, Any]]
+    segments: dict[str, dict[str, Any]]
+    qualifiers: dict[str, dict[str, Any]]
+    topics: dict[str, dict[str, Any]]
+    survey_breaks: tuple[Break, ...]
+    sha256: str
+    _alias_index: dict[str, tuple[str, str | None]] = field(default_factory=dict, repr=False)
+    _vocab_index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+    # --- resolving what a file says -------------------------------------------------
+    def resolve(self, vocabulary: str, text: str) -> str | None:
+        """The canonical id for `text` in a vocabulary (survey, segment, qualifier), or None."""
+        return self._vocab_index[vocabulary].get(normalise_text(text))
+
+    def resolve_question(self, text: str) -> tuple[str, str | None] | None:
+        """(indicator, answer-or-None) for a published wording, or None when unmatched."""
+        return self._alias_index.get(normalise_text(text))
+
+    def closest_question(self, text: str) -> tuple[str, str] | None:
+        """The codebook wording nearest to `text` and its indicator, to suggest a fix."""
+        match = process.extractOne(normalise_text(text), list(self._alias_index), scorer=fuzz.token_set_ratio)
+        if match is None:
+            return None
+        alias = match[0]
+        return self._alias_index[alias][0], alias
+
+    def closest_indicator(self, text: str) -> str | None:
+        match = process.extractOne(text.strip().lower(), list(self.indicators), scorer=fuzz.WRatio)
+        return None if match is None else match[0]
+
+    def breaks_for(self, indicator: str) -> list[Break]:
+        ind = self.indicators[indicator]
+        own = [Break(None, indicator, year, reason) for year, reason in ind.breaks]
+        return own + [b for b in self.survey_breaks if b.survey == ind.survey]
+
+    def all_breaks(self) -> list[Break]:
+        return [b for ind in self.indicators for b in self.breaks_for(ind)]
+
+
+def _vocabulary(entries: dict[str, dict[str, Any]], name: str, path: Path) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for key, entry in entries.items():
+        for spelling in [key, *(entry.get("aliases") or [])]:
+            norm = normalise_text(str(spelling))
+            if index.get(norm, key) != key:
+                raise ItipError(f"{path}: {name} spelling {spelling!r} is used for both {index[norm]!r} and {key!r}")
+            index[norm] = key
+    return index
+
+
+def _require(entry: dict[str, Any], keys: list[str], where: str) -> None:
+    missing = [k for k in keys if not entry.get(k)]
+    if missing:
+        raise ItipError(f"{where}: missing {', '.join(missing)}")
+
+
+def parse_codebook(text: str, path: Path) -> Codebook:
+    """Build a Codebook from YAML text, refusing contradictions (an alias used
+    for two indicators would make loading depend on dictionary order)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ItipError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
+        raise ItipError(f"{path}: expected a mapping with an 'indicators' section")
+    surveys = data.get("surveys") or {}
+    segments = data.get("segments") or {}
+    qualifiers = data.get("qualifiers") or {}
+    topics = data.get("topics") or {}
+    indicators: dict[str, Indicator] = {}
+    alias_index: dict[str, tuple[str, str | None]] = {}
+    for ind_id, e in data["indicators"].items():
+        where = f"{path}: indicator {ind_id}"
+        if not isinstance(e, dict):
+            raise ItipError(f"{where}: expected a mapping")
+        _require(e, ["survey", "topic", "label_no", "label_en", "aliases"], where)
+        if e["survey"] not in surveys:
+            raise ItipError(f"{where}: unknown survey {e['survey']!r}")
+        if e["topic"] not in topics:
+            raise ItipError(f"{where}: unknown topic {e['topic']!r}")
+        if e.get("better") not in (None, "higher", "lower"):
+            raise ItipError(f"{where}: better must be 'higher' or 'lower'")
+        answers = tuple(
+            Answer(a["id"], a.get("label_no", a["id"]), a.get("label_en", a["id"]), a.get("better"))
+            for a in e.get("answers") or []
+        )
+        answer_ids = {a.id for a in answers}
+        aliases = []
+        for a in e["aliases"]:
+            text_ = str(a["text"])
+            answer = a.get("answer")
+            if answer is not None and answer not in answer_ids:
+                raise ItipError(f"{where}: alias {text_!r} names unknown answer {answer!r}")
+            norm = normalise_text(text_)
+            if norm in alias_index and alias_index[norm] != (ind_id, answer):
+                raise ItipError(f"{where}: alias {text_!r} is already used by {alias_index[norm][0]!r}")
+            alias_index[norm] = (ind_id, answer)
+            aliases.append((int(a["year"]), text_, answer))
+        breaks = tuple((int(b["year"]), str(b["reason"]).strip()) for b in e.get("breaks") or [])
+        indicators[ind_id] = Indicator(
+            id=ind_id,
+            survey=e["survey"],
+            topic=e["topic"],
+            label_no=e["label_no"],
+            label_en=e["label_en"],
+            unit=e.get("unit", "percent"),
+            better=e.get("better"),
+            answers=answers,
+            aliases=tuple(aliases),
+            breaks=breaks,
+            note=(str(e["note"]).strip() if e.get("note") else None),
+        )
+    survey_breaks = []
+    for b in data.get("survey_breaks") or []:
+        if b.get("survey") not in surveys:
+            raise ItipError(f"{path}: survey_breaks names unknown survey {b.get('survey')!r}")
+        survey_breaks.append(Break(b["survey"], None, int(b["year"]), str(b["reason"]).strip()))
+    return Codebook(
+        indicators=indicators,
+        surveys=surveys,
+        segments=segments,
+        qualifiers=qualifiers,
+        topics=topics,
+        survey_breaks=tuple(survey_breaks),
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        _alias_index=alias_index,
+        _vocab_index={
+            "survey": _vocabulary(surveys, "survey", path),
+            "segment": _vocabulary(segments, "segment", path),
+            "qualifier": _vocabulary(qualifiers, "qualifier", path),
+        },
+    )
+
+
+def load_codebook(path: Path | None = None) -> Codebook:
+    path = path or CODEBOOK
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ItipError(f"{path}: cannot read codebook: {exc.strerror}") from None
+    return parse_codebook(text, path)

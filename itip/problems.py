@@ -1,0 +1,49 @@
+"""Problems found in a release file, and the errors users are meant to see.
+
+A problem is data, not an exception: validation collects every problem of a
+file so the user fixes them all in one round, and the warehouse records them in
+`rejections` with the same fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a release file.
+
+    `row` is the row number as a spreadsheet or text editor shows it (1-based,
+    counting title and header rows); None for problems of the whole file.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    check: str
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class ItipError(Exception):
+    """An expected failure caused by input or configuration, shown without traceback."""
+
+
+class FileProblems(ItipError):
+    """A file that cannot be read at all; carries its problems for the report."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))

@@ -1,0 +1,155 @@
+"""Release files: which files in raw/ are releases, and checking one end to end.
+
+`check_release` is the whole pure pipeline for one file (read, stage, validate,
+harmonise, validate again) and is what both `itip check` and the Prefect flow's
+tasks are made of.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from itip.codebook import Codebook
+from itip.harmonise import harmonise
+from itip.problems import FileProblems, Problem
+from itip.reading import Table, read_table
+from itip.staging import is_header, stage
+from itip.validate import estimate_schema, run_schema, staged_schema
+
+#: Published-figure release files: itip_<YEAR>.csv or itip_<YEAR>.xlsx.
+RELEASE_NAME = re.compile(r"^itip_(?P<year>\d{4})\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
+KIND = "published"
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    path: Path
+    year: int
+    kind: str = KIND
+
+
+@dataclass
+class Discovery:
+    releases: list[ReleaseFile]
+    #: Files that look like releases but cannot be one (two files for a year, a link out of raw/).
+    problems: list[Problem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def release_year(path: Path) -> int | None:
+    m = RELEASE_NAME.match(path.name)
+    return int(m["year"]) if m else None
+
+
+def discover(raw_dir: Path) -> Discovery:
+    """Release files in raw/, oldest year first. Other files (notes, PDFs,
+    backups, respondent-level files) are ignored. Two files for one year are
+    both refused: which one is meant cannot be guessed."""
+    if not raw_dir.is_dir():
+        return Discovery([], [Problem(str(raw_dir), None, None, "raw_dir", None, "release folder does not exist")])
+    by_year: dict[int, list[Path]] = {}
+    ignored: list[str] = []
+    problems: list[Problem] = []
+    root = raw_dir.resolve()
+    for path in sorted(raw_dir.iterdir()):
+        year = release_year(path)
+        if year is None or not (path.is_file() or path.is_symlink()):
+            ignored.append(path.name)
+            continue
+        if path.is_symlink() and root not in path.resolve().parents:
+            problems.append(Problem(path.name, None, None, "symlink", None, "is a link to a file outside the release folder; copy the file in instead"))
+            continue
+        by_year.setdefault(year, []).append(path)
+    releases = []
+    for year, paths in sorted(by_year.items()):
+        if len(paths) > 1:
+            names = ", ".join(p.name for p in paths)
+            for p in paths:
+                problems.append(Problem(p.name, None, None, "one_file_per_year", None, f"{year} has more than one release file ({names}); keep one"))
+            continue
+        releases.append(ReleaseFile(paths[0], year))
+    return Discovery(releases, problems, ignored)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class CheckedRelease:
+    """A release file after every check: estimates when it is good, problems when not."""
+
+    file: str
+    year: int
+    estimates: pd.DataFrame
+    problems: list[Problem]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def read_release(path: Path) -> Table:
+    return read_table(path, is_header)
+
+
+def validate_release(table: Table, year: int) -> tuple[pd.DataFrame, list[Problem], list[str]]:
+    """Stage and validate the file layer (types, ranges, year, source)."""
+    staged, problems = stage(table, year)
+    warnings = [f"{table.file}: column {c!r} is not used" for c in staged.attrs.get("unknown_columns", [])]
+    if staged.empty:
+        return staged, problems, warnings
+    problems = problems + run_schema(staged_schema(year), staged, table.file, year)
+    return staged, problems, warnings
+
+
+def harmonise_release(staged: pd.DataFrame, codebook: Codebook, file: str, year: int) -> tuple[pd.DataFrame, list[Problem]]:
+    """Map onto the codebook and validate the estimate layer (ids, duplicates, distributions)."""
+    if staged.empty:
+        return staged, []
+    estimates, problems = harmonise(staged, codebook, file)
+    problems = problems + run_schema(estimate_schema(codebook), estimates, file, year, codebook)
+    return estimates, problems
+
+
+def merge_problems(*groups: list[Problem]) -> list[Problem]:
+    """All problems once each, in file order; a cell already reported as unreadable
+    is not reported again by a later check of the same cell."""
+    seen: set[tuple[int | None, str | None]] = set()
+    merged: list[Problem] = []
+    for group in groups:
+        for p in group:
+            key = (p.row, p.column)
+            if p.row is not None and p.column is not None and key in seen:
+                continue
+            seen.add(key)
+            merged.append(p)
+    return sorted(merged, key=lambda p: (p.row or 0, p.column or "", p.check))
+
+
+def check_release(path: Path, codebook: Codebook, year: int | None = None) -> CheckedRelease:
+    """Every check of one file, without touching the warehouse."""
+    file = path.name
+    file_year = year if year is not None else release_year(path)
+    if file_year is None:
+        problem = Problem(file, None, None, "file_name", None, "file name must be itip_<YEAR>.csv or itip_<YEAR>.xlsx")
+        return CheckedRelease(file, 0, pd.DataFrame(), [problem])
+    try:
+        table = read_release(path)
+    except FileProblems as exc:
+        return CheckedRelease(file, file_year, pd.DataFrame(), exc.problems)
+    staged, staged_problems, warnings = validate_release(table, file_year)
+    estimates, estimate_problems = harmonise_release(staged, codebook, file, file_year)
+    problems = merge_problems(staged_problems, estimate_problems)
+    return CheckedRelease(file, file_year, estimates if not problems else pd.DataFrame(), problems, warnings)
+

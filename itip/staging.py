@@ -1,0 +1,163 @@
+"""Staging: a file's text cells, renamed to stable columns and cast to types.
+
+Every cell that cannot be read as what its column means becomes a problem that
+names file, row and column; the cell itself becomes NULL so the remaining checks
+still run and the user sees every problem of the file at once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from itip.problems import Problem
+from itip.reading import Table
+
+#: Accepted header names per stable column (compared case-insensitively).
+HEADERS: dict[str, tuple[str, ...]] = {
+    "year": ("year", "år", "aar", "årgang"),
+    "survey": ("survey", "undersøkelse", "undersokelse"),
+    "segment": ("segment", "gruppe"),
+    "indicator": ("indicator", "indikator"),
+    "question": ("question", "spørsmål", "sporsmal"),
+    "answer": ("answer", "svar", "svaralternativ"),
+    "value": ("value", "andel", "verdi", "prosent"),
+    "qualifier": ("qualifier", "merknad"),
+    "n": ("n", "antall", "antall svar"),
+    "source": ("source", "kilde"),
+    "note": ("note", "notat", "kommentar"),
+}
+COLUMNS = tuple(HEADERS)
+_BY_NAME = {name: col for col, names in HEADERS.items() for name in names}
+
+#: SSB's symbols for a value cell that holds no number, and the status stored.
+VALUE_SYMBOLS = {":": "suppressed", "..": "missing", "...": "missing", ".": "not_applicable", "-": "nil"}
+
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+
+
+def header_key(name: str) -> str | None:
+    return _BY_NAME.get(_SPACES.sub(" ", name).strip().casefold())
+
+
+def is_header(cells: list[str]) -> bool:
+    """A row is the header when it names the value column and at least two other known columns."""
+    keys = {header_key(c) for c in cells if c}
+    return "value" in keys and len(keys - {None}) >= 3
+
+
+def parse_percent(text: str) -> tuple[float | None, str, str | None]:
+    """(value, status, error) for a value cell: `47`, `47 %`, `36,4`, `36.4`, or an SSB symbol."""
+    cleaned = _SPACES.sub("", text)
+    if cleaned in VALUE_SYMBOLS:
+        status = VALUE_SYMBOLS[cleaned]
+        return (0.0 if status == "nil" else None), status, None
+    if cleaned == "":
+        return None, "invalid", "value is empty (use '..' for missing, ':' for suppressed)"
+    number = cleaned.removesuffix("%")
+    if not _NUMBER.match(number):
+        return None, "invalid", "value is not a percentage (expected e.g. 47, 47 %, 36,4)"
+    value = float(number.replace(",", "."))
+    if not math.isfinite(value):
+        return None, "invalid", "value is not a finite number"
+    return value, "published", None
+
+
+def parse_count(text: str) -> tuple[int | None, str | None]:
+    """(n, error) for a respondent count: a positive whole number, `1 000` allowed."""
+    cleaned = _SPACES.sub("", text)
+    if cleaned == "":
+        return None, None
+    if not re.fullmatch(r"\d+", cleaned):
+        return None, "n must be a positive whole number of respondents"
+    n = int(cleaned)
+    if n <= 0:
+        return None, "n must be a positive whole number of respondents"
+    return n, None
+
+
+def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
+    """Rename, cast and parse a table. File-level problems (missing columns) stop here."""
+    file = table.file
+    problems: list[Problem] = []
+    positions: dict[str, int] = {}
+    unknown: list[str] = []
+    for i, name in enumerate(table.header):
+        key = header_key(name)
+        if key is None:
+            if name:
+                unknown.append(name)
+            continue
+        if key in positions:
+            problems.append(Problem(file, table.header_row, name, "header", name, f"column {key!r} appears twice"))
+            continue
+        positions[key] = i
+    missing = [c for c in ("survey", "value", "source") if c not in positions]
+    if "indicator" not in positions and "question" not in positions:
+        missing.append("indicator or question")
+    for col in missing:
+        names = " / ".join(HEADERS.get(col, (col,))[:2]) if col in HEADERS else "indicator/indikator or question/spørsmål"
+        problems.append(Problem(file, table.header_row, None, "missing_column", None, f"required column {names} is missing"))
+    if problems:
+        return pd.DataFrame(), problems
+
+    width = len(table.header)
+    records = []
+    for number, cells in table.rows:
+        if len(cells) > width and any(cells[width:]):
+            problems.append(
+                Problem(file, number, None, "row_width", None, f"row has {len(cells)} cells but the header has {width}")
+            )
+        record: dict[str, object] = {"_row": number}
+        for col in COLUMNS:
+            i = positions.get(col)
+            record[col] = cells[i] if i is not None and i < len(cells) else ""
+        records.append(record)
+    raw = pd.DataFrame.from_records(records)
+
+    def bad(row: int, column: str, check: str, value: str, message: str) -> None:
+        problems.append(Problem(file, row, column, check, value, message))
+
+    values, statuses, counts, years = [], [], [], []
+    for rec in records:
+        row = int(rec["_row"])  # type: ignore[call-overload]
+        value, status, err = parse_percent(str(rec["value"]))
+        if err:
+            bad(row, "value", "value_format", str(rec["value"]), err)
+        values.append(value)
+        statuses.append(status)
+        n, err = parse_count(str(rec["n"]))
+        if err:
+            bad(row, "n", "n_format", str(rec["n"]), err)
+        counts.append(n)
+        year_text = _SPACES.sub("", str(rec["year"]))
+        if year_text == "":
+            years.append(file_year)
+        elif re.fullmatch(r"\d{4}", year_text):
+            years.append(int(year_text))
+        else:
+            bad(row, "year", "year_format", str(rec["year"]), "year is not a four-digit year")
+            years.append(None)
+
+    staged = pd.DataFrame(
+        {
+            "source_row": raw["_row"].astype("int64"),
+            "year": pd.array(years, dtype="Int64"),
+            "survey": raw["survey"].astype("string"),
+            "segment": raw["segment"].astype("string"),
+            "indicator": raw["indicator"].astype("string"),
+            "question": raw["question"].astype("string"),
+            "answer": raw["answer"].astype("string"),
+            "value": pd.array(values, dtype="Float64"),
+            "value_status": pd.array(statuses, dtype="string"),
+            "qualifier": raw["qualifier"].astype("string"),
+            "n": pd.array(counts, dtype="Int64"),
+            "source": raw["source"].astype("string"),
+            "note": raw["note"].astype("string"),
+        }
+    )
+    staged.attrs["unknown_columns"] = unknown
+    return staged, problems

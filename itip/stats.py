@@ -1,0 +1,110 @@
+"""Statistics for trend rows: intervals and tests of change.
+
+Standard methods from statsmodels, named so the docs can cite them:
+- interval: 95 % Wilson score interval (`proportion_confint(method="wilson")`);
+- change: two-sided two-proportion z-test with pooled variance
+  (`proportions_ztest`), on counts value/100 × n.
+Both need n; a value with a qualifier (`below`, `approx`) is not an exact share,
+so it gets neither.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint, proportions_ztest
+
+from itip.codebook import Break
+
+Z_LEVEL = 0.05
+
+
+def _exact(value: object, n: object, qualifier: object) -> bool:
+    return (
+        value is not None
+        and not pd.isna(value)  # type: ignore[call-overload]
+        and n is not None
+        and not pd.isna(n)  # type: ignore[call-overload]
+        and (qualifier is None or pd.isna(qualifier))  # type: ignore[call-overload]
+        and 0 <= float(value) <= 100  # type: ignore[arg-type]
+        and int(n) > 0  # type: ignore[call-overload]
+    )
+
+
+def wilson_interval(value: float, n: int) -> tuple[float, float]:
+    """95 % Wilson interval for a share given in percent, returned in percent."""
+    low, high = proportion_confint(value / 100 * n, n, alpha=Z_LEVEL, method="wilson")
+    return float(low) * 100, float(high) * 100
+
+
+def intervals(df: pd.DataFrame) -> tuple[list[float | None], list[float | None]]:
+    lows: list[float | None] = []
+    highs: list[float | None] = []
+    for value, n, qualifier in zip(df["value"], df["n"], df["qualifier"], strict=True):
+        if _exact(value, n, qualifier):
+            low, high = wilson_interval(float(value), int(n))
+            lows.append(low)
+            highs.append(high)
+        else:
+            lows.append(None)
+            highs.append(None)
+    return lows, highs
+
+
+def change_p_value(value1: float, n1: int, value2: float, n2: int) -> float | None:
+    """p-value of the two-sided pooled two-proportion z-test; None when undefined
+    (both shares 0 % or both 100 %: no variance, no test)."""
+    counts = [value1 / 100 * n1, value2 / 100 * n2]
+    pooled = sum(counts) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        return None
+    _, p = proportions_ztest(counts, [n1, n2])
+    return None if math.isnan(p) else float(p)
+
+
+def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
+    """One row per current estimate: the latest earlier year with a value, the
+    change in percentage points, its p-value and whether the two years are
+    comparable (no break after the earlier year and up to the later one).
+
+    `current` needs release_id, source_row, indicator, survey, segment, answer,
+    year, value, n, qualifier.
+    """
+    by_indicator: dict[str, list[int]] = {}
+    by_survey: dict[str, list[int]] = {}
+    for b in breaks:
+        if b.indicator:
+            by_indicator.setdefault(b.indicator, []).append(b.year)
+        elif b.survey:
+            by_survey.setdefault(b.survey, []).append(b.year)
+    out = []
+    keys = ["indicator", "survey", "segment", "answer"]
+    frame = current.sort_values("year")
+    for (indicator, survey, _seg, _ans), series in frame.groupby(keys, dropna=False, sort=False):
+        cut = by_indicator.get(str(indicator), []) + by_survey.get(str(survey), [])
+        prev: tuple[int, float, object, object] | None = None
+        for row in series.itertuples(index=False):
+            rec = {"release_id": row.release_id, "source_row": row.source_row}
+            if prev is None:
+                rec.update(prev_year=None, prev_value=None, change_pp=None, change_p_value=None, comparable=None)
+            else:
+                p_year, p_value, p_n, p_qual = prev
+                comparable = not any(p_year < year <= row.year for year in cut)
+                has_value = not pd.isna(row.value)
+                p_val = None
+                if has_value and comparable and _exact(row.value, row.n, row.qualifier) and _exact(p_value, p_n, p_qual):
+                    p_val = change_p_value(p_value, int(p_n), float(row.value), int(row.n))  # type: ignore[call-overload]
+                rec.update(
+                    prev_year=p_year,
+                    prev_value=p_value,
+                    change_pp=round(float(row.value) - p_value, 10) if has_value else None,
+                    change_p_value=p_val,
+                    comparable=comparable,
+                )
+            out.append(rec)
+            if not pd.isna(row.value):
+                prev = (int(row.year), float(row.value), row.n, row.qualifier)
+    columns = ["release_id", "source_row", "prev_year", "prev_value", "change_pp", "change_p_value", "comparable"]
+    result = pd.DataFrame.from_records(out, columns=columns)
+    return result.rename(columns={"comparable": "comparable_with_prev"})

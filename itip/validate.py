@@ -1,0 +1,135 @@
+"""Validation of both layers with Pandera, failures turned into problems people can act on.
+
+Pandera runs lazily, so every failure of a file is collected in one pass. Its
+failure cases (check, column, index, value) are translated into one-line
+messages that name file, row and column; the row is the file's own row number.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from itip.codebook import Codebook
+from itip.problems import Problem
+from schemas.models import KEY, ROUNDING_PER_SHARE, Estimate, StagedFigure
+
+
+def staged_schema(file_year: int) -> pa.DataFrameSchema:
+    schema = StagedFigure.to_schema()
+    return schema.update_column("year", checks=[pa.Check.equal_to(file_year, error="year_matches_file")])
+
+
+def estimate_schema(codebook: Codebook) -> pa.DataFrameSchema:
+    """The Estimate model plus the codebook's vocabularies and cross-row rules."""
+    indicators = codebook.indicators
+
+    def survey_matches(df: pd.DataFrame) -> pd.Series:
+        expected = df["indicator"].map(lambda i: indicators[i].survey if i in indicators else None)
+        return expected.isna() | (expected == df["survey"])
+
+    def answer_known(df: pd.DataFrame) -> pd.Series:
+        def ok(indicator: object, answer: object) -> bool:
+            if answer is None or pd.isna(answer) or indicator not in indicators:  # type: ignore[call-overload]
+                return True
+            return answer in {a.id for a in indicators[str(indicator)].answers}
+
+        return pd.Series([ok(i, a) for i, a in zip(df["indicator"], df["answer"], strict=True)], index=df.index)
+
+    def distribution_sums(df: pd.DataFrame) -> pd.Series:
+        shares = df[df["answer"].notna() & df["value"].notna()]
+        groups = shares.groupby(["year", "survey", "segment", "indicator"], dropna=False)["value"]
+        total = groups.transform("sum")
+        count = groups.transform("count")
+        over = total > 100 + ROUNDING_PER_SHARE * count
+        return pd.Series(True, index=df.index).where(~df.index.isin(over[over].index), False)
+
+    schema = Estimate.to_schema()
+    schema = schema.update_columns(
+        {
+            "survey": {"checks": [pa.Check.isin(list(codebook.surveys), error="survey_known")]},
+            "segment": {"checks": [pa.Check.isin(list(codebook.segments), error="segment_known")]},
+            "indicator": {"checks": [pa.Check.isin(list(indicators), error="indicator_known")]},
+            "qualifier": {"checks": [pa.Check.isin(list(codebook.qualifiers), error="qualifier_known")]},
+        }
+    )
+    return pa.DataFrameSchema(
+        columns=schema.columns,
+        checks=[
+            pa.Check(survey_matches, error="survey_matches_indicator"),
+            pa.Check(answer_known, error="answer_known"),
+            pa.Check(distribution_sums, error="distribution_sum"),
+        ],
+        unique=KEY,
+        report_duplicates="all",
+        strict=True,
+        name="Estimate",
+    )
+
+
+#: Messages per check; {value} is the failing cell as written.
+MESSAGES = {
+    "year_matches_file": "year {value} contradicts the year in the file name ({year})",
+    "in_range(0, 100)": "value {value} is outside 0-100",
+    "greater_than(0)": "n must be a positive whole number of respondents",
+    "str_length(1, None)": "{column} is empty",
+    "not_nullable": "{column} is empty",
+    "indicator_or_question": "neither indicator nor question is given",
+    "survey_known": "unknown survey {value!r} (expected organisations/virksomheter or citizens/innbyggere)",
+    "segment_known": "unknown segment {value!r} (codebook segments: {segments})",
+    "qualifier_known": "unknown qualifier {value!r} (expected below/i underkant av, above/over, approx/ca.)",
+    "indicator_known": "unknown indicator {value!r}{closest}",
+    "survey_matches_indicator": "survey does not match the indicator's survey in the codebook",
+    "answer_known": "answer is not an answer option of this indicator in the codebook",
+    "distribution_sum": "the shares of this distribution sum to more than 100 %",
+    "multiple_fields_uniqueness": "duplicate row: year, survey, segment, indicator and answer repeat another row",
+}
+
+#: Dataframe-level checks are reported against the column a user should look at.
+CHECK_COLUMN = {
+    "indicator_or_question": "indicator",
+    "survey_matches_indicator": "survey",
+    "answer_known": "answer",
+    "distribution_sum": "value",
+    "multiple_fields_uniqueness": None,
+}
+
+
+def run_schema(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame, file: str, file_year: int, codebook: Codebook | None = None
+) -> list[Problem]:
+    """Validate lazily and translate every failure case into a Problem."""
+    if frame.empty:
+        return []
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as err:
+        cases = err.failure_cases
+    else:
+        return []
+    rows = frame["source_row"]
+    problems: set[Problem] = set()
+    for case in cases.itertuples(index=False):
+        check = str(case.check)
+        index = case.index
+        if index is None or pd.isna(index):  # type: ignore[call-overload]
+            problems.add(Problem(file, None, None, check, str(case.failure_case), f"check {check} failed: {case.failure_case}"))
+            continue
+        row = int(rows.loc[index])
+        column = CHECK_COLUMN.get(check, case.column)
+        if check == "multiple_fields_uniqueness":
+            problems.add(Problem(file, row, None, "duplicate_key", None, MESSAGES[check]))
+            continue
+        value = frame.at[index, column] if column in frame.columns else case.failure_case
+        value_text = None if value is None or pd.isna(value) else str(value)  # type: ignore[call-overload]
+        closest = ""
+        if check == "indicator_known" and value_text and codebook is not None:
+            near = codebook.closest_indicator(value_text)
+            closest = f"; closest codebook entry: {near!r}" if near else ""
+        template = MESSAGES.get(check, "failed check " + check)
+        message = template.format(
+            value=value_text, column=column, year=file_year, closest=closest, segments=", ".join(codebook.segments if codebook else [])
+        )
+        problems.add(Problem(file, row, column, check, value_text, message))
+    return sorted(problems, key=lambda p: (p.row or 0, p.column or "", p.check))

@@ -1,0 +1,83 @@
+"""Pandera models, one per layer.
+
+`StagedFigure` is a release file after renaming and casting: types and ranges
+only, nothing that needs the codebook. `Estimate` is the harmonised layer that
+lands in the warehouse's `estimates` table: every id resolved against the
+codebook, one row per year, survey, segment, indicator and answer. Checks that
+depend on the codebook or the file's year are added at validation time by
+`itip.validate`, so the models stay declarative.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+#: Rounding slack allowed when a published distribution's shares are added up:
+#: each share may be off by 0.5 percentage points.
+ROUNDING_PER_SHARE = 0.5
+
+KEY = ["year", "survey", "segment", "indicator", "answer"]
+VALUE_STATUSES = ["published", "nil", "suppressed", "missing", "not_applicable", "invalid"]
+
+
+class StagedFigure(pa.DataFrameModel):
+    """One row per row of a release file, renamed to stable columns and typed."""
+
+    source_row: Series[int] = pa.Field(ge=1, description="Row number in the file as a spreadsheet or editor shows it.")
+    year: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Survey edition; must equal the file name's year.")
+    survey: Series[pd.StringDtype] = pa.Field(
+        str_length={"min_value": 1}, description="Survey as written in the file (organisations/virksomheter, ...)."
+    )
+    segment: Series[pd.StringDtype] = pa.Field(description="Respondent group as written; empty means all.")
+    indicator: Series[pd.StringDtype] = pa.Field(description="Codebook id as written, or empty when question is given.")
+    question: Series[pd.StringDtype] = pa.Field(description="Published wording as written, or empty.")
+    answer: Series[pd.StringDtype] = pa.Field(description="Answer option of a published distribution, or empty.")
+    value: Series[pd.Float64Dtype] = pa.Field(
+        nullable=True,
+        in_range={"min_value": 0, "max_value": 100},
+        description="Percent 0-100; NULL for SSB symbols and unreadable cells.",
+    )
+    value_status: Series[pd.StringDtype] = pa.Field(isin=VALUE_STATUSES, description="How the value cell read.")
+    qualifier: Series[pd.StringDtype] = pa.Field(description="Qualifier as written (below/approx/...), or empty.")
+    n: Series[pd.Int64Dtype] = pa.Field(nullable=True, gt=0, description="Respondents, where published.")
+    source: Series[pd.StringDtype] = pa.Field(
+        str_length={"min_value": 1}, description="URL or citation of the publication; required."
+    )
+    note: Series[pd.StringDtype] = pa.Field(description="Free-text note from the file.")
+
+    @pa.dataframe_check(error="indicator_or_question")
+    @classmethod
+    def names_indicator_or_question(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["indicator"].str.len() > 0) | (df["question"].str.len() > 0)
+
+    class Config:
+        strict = True
+        coerce = False
+
+
+class Estimate(pa.DataFrameModel):
+    """One row per published figure: year, survey, segment, indicator and answer, with its interval."""
+
+    source_row: Series[int] = pa.Field(ge=1, description="Row number in the release file.")
+    year: Series[int] = pa.Field(description="Survey edition.")
+    survey: Series[str] = pa.Field(description="Codebook survey id: organisations or citizens.")
+    segment: Series[str] = pa.Field(description="Codebook segment id; `all` when the file left it empty.")
+    indicator: Series[str] = pa.Field(nullable=True, description="Codebook indicator id.")
+    answer: Series[str] = pa.Field(nullable=True, description="Answer option id for distributions; NULL otherwise.")
+    question: Series[str] = pa.Field(nullable=True, description="The wording as published, when the file gave it.")
+    value: Series[float] = pa.Field(
+        nullable=True, in_range={"min_value": 0, "max_value": 100}, description="Percent; NULL when not published."
+    )
+    value_status: Series[str] = pa.Field(isin=VALUE_STATUSES, description="published, nil, suppressed, missing, ...")
+    qualifier: Series[str] = pa.Field(nullable=True, description="Codebook qualifier id: below, above or approx.")
+    n: Series[pd.Int64Dtype] = pa.Field(nullable=True, gt=0, description="Respondents, where published.")
+    ci_low: Series[float] = pa.Field(nullable=True, description="Lower 95 % Wilson bound, percent.")
+    ci_high: Series[float] = pa.Field(nullable=True, description="Upper 95 % Wilson bound, percent.")
+    source: Series[str] = pa.Field(str_length={"min_value": 1}, description="URL or citation of the publication.")
+    note: Series[str] = pa.Field(nullable=True, description="Free-text note from the file.")
+
+    class Config:
+        strict = True
+        unique = KEY

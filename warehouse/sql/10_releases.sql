@@ -1,0 +1,25 @@
+-- releases: one row per release file version seen by an ingest (loaded, rejected or superseded).
+CREATE SEQUENCE IF NOT EXISTS release_id_seq START 1;
+CREATE TABLE IF NOT EXISTS releases (
+    release_id INTEGER PRIMARY KEY DEFAULT nextval('release_id_seq'),
+    year INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    rows INTEGER NOT NULL,
+    status VARCHAR NOT NULL CHECK (status IN ('loaded', 'rejected', 'superseded')),
+    loaded_at TIMESTAMPTZ NOT NULL,
+    flow_run_id VARCHAR,
+    message VARCHAR
+);
+COMMENT ON TABLE releases IS 'One row per version of a release file that an ingest processed. At most one release per year and kind has status loaded: the current one, which trend reads.';
+COMMENT ON COLUMN releases.release_id IS 'Identifier of this file version; estimates and rejections refer to it.';
+COMMENT ON COLUMN releases.year IS 'Survey edition, from the file name.';
+COMMENT ON COLUMN releases.kind IS 'published: figures as published in the report and by partners.';
+COMMENT ON COLUMN releases.file_name IS 'File name in raw/.';
+COMMENT ON COLUMN releases.sha256 IS 'SHA-256 of the file content; an unchanged hash means nothing to load.';
+COMMENT ON COLUMN releases.rows IS 'Data rows in the file (loaded rows for loaded releases).';
+COMMENT ON COLUMN releases.status IS 'loaded (current), rejected (nothing loaded, see rejections) or superseded (replaced by a corrected file; its estimates are kept as history).';
+COMMENT ON COLUMN releases.loaded_at IS 'When the ingest processed the file.';
+COMMENT ON COLUMN releases.flow_run_id IS 'Prefect flow run that processed the file.';
+COMMENT ON COLUMN releases.message IS 'Summary: why rejected, or which release this one superseded.';

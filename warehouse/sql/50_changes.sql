@@ -1,0 +1,19 @@
+-- changes: one row per current estimate: its previous year, change and test; rebuilt in every load transaction.
+CREATE TABLE IF NOT EXISTS changes (
+    release_id INTEGER NOT NULL,
+    source_row INTEGER NOT NULL,
+    prev_year INTEGER,
+    prev_value DOUBLE,
+    change_pp DOUBLE,
+    change_p_value DOUBLE,
+    comparable_with_prev BOOLEAN,
+    PRIMARY KEY (release_id, source_row)
+);
+COMMENT ON TABLE changes IS 'One row per current estimate with its change against the latest earlier year that has a value; computed in Python (statsmodels) and rebuilt whenever the current releases or the codebook change. Read it through trend.';
+COMMENT ON COLUMN changes.release_id IS 'Release of the estimate.';
+COMMENT ON COLUMN changes.source_row IS 'Row of the estimate in its release file.';
+COMMENT ON COLUMN changes.prev_year IS 'Latest earlier year with a value for the same indicator, survey, segment and answer.';
+COMMENT ON COLUMN changes.prev_value IS 'Value in prev_year, percent.';
+COMMENT ON COLUMN changes.change_pp IS 'value - prev_value, percentage points.';
+COMMENT ON COLUMN changes.change_p_value IS 'Two-sided pooled two-proportion z-test p-value; NULL unless both years have n, exact values and are comparable.';
+COMMENT ON COLUMN changes.comparable_with_prev IS 'False when a codebook break lies after prev_year and at or before year.';
