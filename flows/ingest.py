@@ -30,20 +30,18 @@ from itip.release import (
     validate_release,
 )
 
-task_options = {"cache_policy": NO_CACHE, "retries": 0}
 
-
-@task(name="discover", **task_options)
+@task(name="discover", cache_policy=NO_CACHE)
 def discover_task(raw_dir: Path) -> Discovery:
     return discover(raw_dir)
 
 
-@task(name="plan", **task_options)
+@task(name="plan", cache_policy=NO_CACHE)
 def plan_task(warehouse: Path, release: ReleaseFile) -> lib.Plan:
     return lib.plan(warehouse, release)
 
 
-@task(name="read", **task_options)
+@task(name="read", cache_policy=NO_CACHE)
 def read_task(path: Path) -> Table | list[Problem]:
     try:
         return read_release(path)
@@ -51,17 +49,19 @@ def read_task(path: Path) -> Table | list[Problem]:
         return exc.problems
 
 
-@task(name="validate", **task_options)
+@task(name="validate", cache_policy=NO_CACHE)
 def validate_task(table: Table, year: int) -> tuple[pd.DataFrame, list[Problem], list[str]]:
     return validate_release(table, year)
 
 
-@task(name="harmonise", **task_options)
-def harmonise_task(staged: pd.DataFrame, codebook: Codebook, file: str, year: int) -> tuple[pd.DataFrame, list[Problem]]:
+@task(name="harmonise", cache_policy=NO_CACHE)
+def harmonise_task(
+    staged: pd.DataFrame, codebook: Codebook, file: str, year: int
+) -> tuple[pd.DataFrame, list[Problem]]:
     return harmonise_release(staged, codebook, file, year)
 
 
-@task(name="load", **task_options)
+@task(name="load", cache_policy=NO_CACHE)
 def load_task(
     warehouse: Path, plan: lib.Plan, estimates: pd.DataFrame, problems: list[Problem], rows: int, codebook: Codebook
 ) -> lib.FileOutcome:
@@ -82,7 +82,9 @@ def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOut
 
 
 @flow(name="ingest", log_prints=False)
-def ingest(raw_dir: Path | None = None, warehouse: Path | None = None, codebook_path: Path | None = None) -> list[lib.FileOutcome]:
+def ingest(
+    raw_dir: Path | None = None, warehouse: Path | None = None, codebook_path: Path | None = None
+) -> list[lib.FileOutcome]:
     """Load every new or changed release file in raw/ into the warehouse.
 
     Unchanged files are skipped by content hash; a corrected file supersedes the

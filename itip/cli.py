@@ -121,7 +121,9 @@ def trend(
     try:
         with open_warehouse(warehouse or default_warehouse(), read_only=True) as wh:
             if not wh.has_indicator(indicator):
-                raise _fail(f"unknown indicator {indicator!r}; list them with: itip sql \"SELECT indicator FROM indicators\"")
+                raise _fail(
+                    f'unknown indicator {indicator!r}; list them with: itip sql "SELECT indicator FROM indicators"'
+                )
             frame = wh.trend(indicator, segment)
     except ItipError as exc:
         raise _fail(str(exc)) from None

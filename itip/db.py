@@ -22,15 +22,35 @@ from itip.problems import ItipError, Problem
 from itip.stats import compute_changes
 
 #: Settings for every connection: nothing is fetched or loaded from the network.
-BASE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+BASE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 #: Settings for sessions that only read: no file access outside the warehouse
 #: (COPY ... TO, read_csv, ATTACH) and no way to change settings back.
-READ_ONLY_CONFIG = {**BASE_CONFIG, "enable_external_access": False, "lock_configuration": True}
+READ_ONLY_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    **BASE_CONFIG,
+    "enable_external_access": False,
+    "lock_configuration": True,
+}
 
 ESTIMATE_COLUMNS = (
-    "source_row", "year", "survey", "segment", "indicator", "answer", "question", "value",
-    "value_status", "qualifier", "n", "ci_low", "ci_high", "source", "note",
+    "source_row",
+    "year",
+    "survey",
+    "segment",
+    "indicator",
+    "answer",
+    "question",
+    "value",
+    "value_status",
+    "qualifier",
+    "n",
+    "ci_low",
+    "ci_high",
+    "source",
+    "note",
 )
 
 
@@ -127,7 +147,12 @@ class Warehouse:
         )
         breaks = pd.DataFrame.from_records(
             [
-                {"indicator": ind, "year": b.year, "scope": "indicator" if b.indicator else "survey", "reason": b.reason}
+                {
+                    "indicator": ind,
+                    "year": b.year,
+                    "scope": "indicator" if b.indicator else "survey",
+                    "reason": b.reason,
+                }
                 for ind in codebook.indicators
                 for b in codebook.breaks_for(ind)
             ],
@@ -178,8 +203,15 @@ class Warehouse:
         return [Problem(*r) for r in rows]
 
     def load_release(
-        self, *, year: int, kind: str, file_name: str, sha256: str, estimates: pd.DataFrame,
-        codebook: Codebook, flow_run_id: str | None,
+        self,
+        *,
+        year: int,
+        kind: str,
+        file_name: str,
+        sha256: str,
+        estimates: pd.DataFrame,
+        codebook: Codebook,
+        flow_run_id: str | None,
     ) -> tuple[int, ReleaseRow | None]:
         """Load a good file in one transaction: the release, its estimates, the
         supersession of the previous version, and the recomputed changes."""
@@ -208,19 +240,33 @@ class Warehouse:
         return release_id, previous
 
     def reject_release(
-        self, *, year: int, kind: str, file_name: str, sha256: str, rows: int, problems: list[Problem],
+        self,
+        *,
+        year: int,
+        kind: str,
+        file_name: str,
+        sha256: str,
+        rows: int,
+        problems: list[Problem],
         flow_run_id: str | None,
     ) -> int:
         """Record a rejected file and every problem, in one transaction. Current data stays."""
         summary = f"{len(problems)} problem(s); first: {problems[0].message}" if problems else "rejected"
         records = pd.DataFrame.from_records(
             [
-                {"file_name": p.file, "row": p.row, "column": p.column, "check": p.check, "value": p.value, "message": p.message}
+                {
+                    "file_name": p.file,
+                    "row": p.row,
+                    "column": p.column,
+                    "check": p.check,
+                    "value": p.value,
+                    "message": p.message,
+                }
                 for p in problems
             ],
             columns=["file_name", "row", "column", "check", "value", "message"],
         )
-        records["row"] = pd.array(records["row"], dtype="Int64")
+        records["row"] = records["row"].astype("Int64")
         with self.transaction():
             row = self.con.execute(
                 "INSERT INTO releases (year, kind, file_name, sha256, rows, status, loaded_at, flow_run_id, message) "
@@ -242,7 +288,7 @@ class Warehouse:
         ).df()
         known = current[current["indicator"].isin(list(codebook.indicators))]
         changes = compute_changes(known, codebook.all_breaks())
-        changes["prev_year"] = pd.array(changes["prev_year"], dtype="Int64")
+        changes["prev_year"] = changes["prev_year"].astype("Int64")
         self.con.execute("DELETE FROM changes")
         self.con.register("_changes", changes)
         self.con.execute("INSERT INTO changes BY NAME SELECT * FROM _changes")

@@ -7,6 +7,9 @@ that validation of the harmonised layer reports it with the user's own text.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pandas as pd
 
 from itip import stats
@@ -24,10 +27,13 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
     disagree, an answer that contradicts its wording)."""
     problems: list[Problem] = []
     rows = []
-    for r in staged.itertuples(index=False):
+    for rec in staged.to_dict("records"):
+        r: Any = SimpleNamespace(**{str(k): v for k, v in rec.items()})
         survey = codebook.resolve("survey", str(r.survey)) or str(r.survey)
         segment = "all" if _blank(r.segment) else (codebook.resolve("segment", str(r.segment)) or str(r.segment))
-        qualifier = None if _blank(r.qualifier) else (codebook.resolve("qualifier", str(r.qualifier)) or str(r.qualifier))
+        qualifier = (
+            None if _blank(r.qualifier) else (codebook.resolve("qualifier", str(r.qualifier)) or str(r.qualifier))
+        )
         answer = None if _blank(r.answer) else str(r.answer).strip()
         indicator = None if _blank(r.indicator) else str(r.indicator).strip()
         question = None if _blank(r.question) else str(r.question)
@@ -37,23 +43,41 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
                 q_indicator, q_answer = match
                 if indicator is not None and indicator != q_indicator:
                     problems.append(
-                        Problem(file, int(r.source_row), "question", "question_indicator", question,
-                                f"question is a wording of {q_indicator!r}, but the indicator column says {indicator!r}")
+                        Problem(
+                            file,
+                            int(r.source_row),
+                            "question",
+                            "question_indicator",
+                            question,
+                            f"question is a wording of {q_indicator!r}, but the indicator column says {indicator!r}",
+                        )
                     )
                 indicator = indicator or q_indicator
                 if q_answer is not None:
                     if answer is not None and answer != q_answer:
                         problems.append(
-                            Problem(file, int(r.source_row), "answer", "answer_question", answer,
-                                    f"answer {answer!r} contradicts the question's wording, which is answer {q_answer!r}")
+                            Problem(
+                                file,
+                                int(r.source_row),
+                                "answer",
+                                "answer_question",
+                                answer,
+                                f"answer {answer!r} contradicts the question's wording, which is answer {q_answer!r}",
+                            )
                         )
                     answer = answer or q_answer
             elif indicator is None:
                 suggestion = codebook.closest_question(question)
                 hint = f"; closest codebook wording: {suggestion[1]!r} ({suggestion[0]})" if suggestion else ""
                 problems.append(
-                    Problem(file, int(r.source_row), "question", "question_unmatched", question,
-                            f"question matches no codebook wording{hint}; add it as an alias in schemas/codebook.yaml")
+                    Problem(
+                        file,
+                        int(r.source_row),
+                        "question",
+                        "question_unmatched",
+                        question,
+                        f"question matches no codebook wording{hint}; add it as an alias in schemas/codebook.yaml",
+                    )
                 )
         rows.append(
             {
@@ -73,8 +97,8 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
             }
         )
     frame = pd.DataFrame.from_records(rows, columns=list(_COLUMNS))
-    frame["year"] = pd.array(frame["year"], dtype="Int64")
-    frame["n"] = pd.array(frame["n"], dtype="Int64")
+    frame["year"] = frame["year"].astype("Int64")
+    frame["n"] = frame["n"].astype("Int64")
     frame["value"] = frame["value"].astype("float64")
     for col in ("survey", "segment", "indicator", "answer", "question", "value_status", "qualifier", "source", "note"):
         frame[col] = frame[col].astype(object)
@@ -85,6 +109,19 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
 
 
 _COLUMNS = (
-    "source_row", "year", "survey", "segment", "indicator", "answer", "question", "value",
-    "value_status", "qualifier", "n", "ci_low", "ci_high", "source", "note",
+    "source_row",
+    "year",
+    "survey",
+    "segment",
+    "indicator",
+    "answer",
+    "question",
+    "value",
+    "value_status",
+    "qualifier",
+    "n",
+    "ci_low",
+    "ci_high",
+    "source",
+    "note",
 )

@@ -18,7 +18,13 @@ from itip.problems import Problem
 from itip.release import ReleaseFile, sha256_file
 
 #: Outcomes of one file in one run.
-LOADED, SUPERSEDED, UNCHANGED, REJECTED, STILL_REJECTED = "loaded", "superseded", "unchanged", "rejected", "still rejected"
+LOADED, SUPERSEDED, UNCHANGED, REJECTED, STILL_REJECTED = (
+    "loaded",
+    "superseded",
+    "unchanged",
+    "rejected",
+    "still rejected",
+)
 
 
 @dataclass
@@ -67,16 +73,26 @@ def plan(warehouse: Path, release: ReleaseFile) -> Plan:
         if rejected is not None:
             problems = wh.rejections(rejected.release_id)
             outcome = FileOutcome(
-                release.path.name, release.year, STILL_REJECTED, 0, rejected.release_id,
-                f"unchanged since rejected as release {rejected.release_id}; {len(problems)} problem(s)", problems,
+                release.path.name,
+                release.year,
+                STILL_REJECTED,
+                0,
+                rejected.release_id,
+                f"unchanged since rejected as release {rejected.release_id}; {len(problems)} problem(s)",
+                problems,
             )
             return Plan(release, sha, outcome)
     return Plan(release, sha, None)
 
 
 def store(
-    warehouse: Path, plan_: Plan, estimates: pd.DataFrame, problems: list[Problem], rows: int,
-    codebook: Codebook, flow_run_id: str | None,
+    warehouse: Path,
+    plan_: Plan,
+    estimates: pd.DataFrame,
+    problems: list[Problem],
+    rows: int,
+    codebook: Codebook,
+    flow_run_id: str | None,
 ) -> FileOutcome:
     """Load a good file or record a rejected one, each in one transaction."""
     release = plan_.release
@@ -84,13 +100,23 @@ def store(
     with open_warehouse(warehouse) as wh:
         if problems:
             release_id = wh.reject_release(
-                year=release.year, kind=release.kind, file_name=name, sha256=plan_.sha256, rows=rows,
-                problems=problems, flow_run_id=flow_run_id,
+                year=release.year,
+                kind=release.kind,
+                file_name=name,
+                sha256=plan_.sha256,
+                rows=rows,
+                problems=problems,
+                flow_run_id=flow_run_id,
             )
             return FileOutcome(name, release.year, REJECTED, 0, release_id, f"{len(problems)} problem(s)", problems)
         release_id, previous = wh.load_release(
-            year=release.year, kind=release.kind, file_name=name, sha256=plan_.sha256, estimates=estimates,
-            codebook=codebook, flow_run_id=flow_run_id,
+            year=release.year,
+            kind=release.kind,
+            file_name=name,
+            sha256=plan_.sha256,
+            estimates=estimates,
+            codebook=codebook,
+            flow_run_id=flow_run_id,
         )
     status = LOADED if previous is None else SUPERSEDED
     message = f"{len(estimates)} rows" + ("" if previous is None else f"; replaces release {previous.release_id}")

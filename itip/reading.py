@@ -69,7 +69,7 @@ def sniff_delimiter(text: str) -> str:
     """The separator, judged on the first lines. csv.Sniffer does the work; when
     it cannot decide (one column, title rows), the most frequent candidate of the
     busiest line wins."""
-    sample = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS + 5])
+    sample = "\n".join(text.splitlines()[: HEADER_SEARCH_ROWS + 5])
     try:
         return csv.Sniffer().sniff(sample, delimiters=";,\t").delimiter
     except csv.Error:
@@ -80,7 +80,9 @@ def sniff_delimiter(text: str) -> str:
 def read_csv(path: Path, data: bytes) -> tuple[list[tuple[int, list[str]]], str, str]:
     file = path.name
     if data.startswith(b"PK\x03\x04"):
-        raise _fail(file, "format", "is a zip archive (a spreadsheet?) with a .csv name; save it as .xlsx or export to CSV")
+        raise _fail(
+            file, "format", "is a zip archive (a spreadsheet?) with a .csv name; save it as .xlsx or export to CSV"
+        )
     text, encoding = decode(data, file)
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -123,7 +125,11 @@ def read_xlsx(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
         with path.open("rb") as fh:
             head = fh.read(8)
         if head.startswith(b"\xd0\xcf\x11\xe0"):
-            raise _fail(file, "format", "is an encrypted (password-protected) or old-style .xls workbook; save it as an unprotected .xlsx")
+            raise _fail(
+                file,
+                "format",
+                "is an encrypted (password-protected) or old-style .xls workbook; save it as an unprotected .xlsx",
+            )
         raise _fail(file, "format", "is not an .xlsx workbook (not a zip archive)")
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -154,7 +160,9 @@ def read_table(path: Path, is_header: Callable[[list[str]], bool]) -> Table:
     except OSError as exc:
         raise _fail(file, "unreadable", f"cannot be read: {exc.strerror}") from None
     if size > MAX_RELEASE_BYTES:
-        raise _fail(file, "size", f"is {size:,} bytes, over the limit of {MAX_RELEASE_BYTES:,} (ITIP_MAX_RELEASE_BYTES)")
+        raise _fail(
+            file, "size", f"is {size:,} bytes, over the limit of {MAX_RELEASE_BYTES:,} (ITIP_MAX_RELEASE_BYTES)"
+        )
     if size == 0:
         raise _fail(file, "empty", "is empty")
     encoding = delimiter = sheet = None

@@ -62,7 +62,16 @@ def discover(raw_dir: Path) -> Discovery:
             ignored.append(path.name)
             continue
         if path.is_symlink() and root not in path.resolve().parents:
-            problems.append(Problem(path.name, None, None, "symlink", None, "is a link to a file outside the release folder; copy the file in instead"))
+            problems.append(
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    "symlink",
+                    None,
+                    "is a link to a file outside the release folder; copy the file in instead",
+                )
+            )
             continue
         by_year.setdefault(year, []).append(path)
     releases = []
@@ -70,7 +79,16 @@ def discover(raw_dir: Path) -> Discovery:
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
             for p in paths:
-                problems.append(Problem(p.name, None, None, "one_file_per_year", None, f"{year} has more than one release file ({names}); keep one"))
+                problems.append(
+                    Problem(
+                        p.name,
+                        None,
+                        None,
+                        "one_file_per_year",
+                        None,
+                        f"{year} has more than one release file ({names}); keep one",
+                    )
+                )
             continue
         releases.append(ReleaseFile(paths[0], year))
     return Discovery(releases, problems, ignored)
@@ -113,7 +131,9 @@ def validate_release(table: Table, year: int) -> tuple[pd.DataFrame, list[Proble
     return staged, problems, warnings
 
 
-def harmonise_release(staged: pd.DataFrame, codebook: Codebook, file: str, year: int) -> tuple[pd.DataFrame, list[Problem]]:
+def harmonise_release(
+    staged: pd.DataFrame, codebook: Codebook, file: str, year: int
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Map onto the codebook and validate the estimate layer (ids, duplicates, distributions)."""
     if staged.empty:
         return staged, []
@@ -152,4 +172,3 @@ def check_release(path: Path, codebook: Codebook, year: int | None = None) -> Ch
     estimates, estimate_problems = harmonise_release(staged, codebook, file, file_year)
     problems = merge_problems(staged_problems, estimate_problems)
     return CheckedRelease(file, file_year, estimates if not problems else pd.DataFrame(), problems, warnings)
-

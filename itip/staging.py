@@ -99,64 +99,66 @@ def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
     if "indicator" not in positions and "question" not in positions:
         missing.append("indicator or question")
     for col in missing:
-        names = " / ".join(HEADERS.get(col, (col,))[:2]) if col in HEADERS else "indicator/indikator or question/spørsmål"
-        problems.append(Problem(file, table.header_row, None, "missing_column", None, f"required column {names} is missing"))
+        names = (
+            " / ".join(HEADERS.get(col, (col,))[:2]) if col in HEADERS else "indicator/indikator or question/spørsmål"
+        )
+        problems.append(
+            Problem(file, table.header_row, None, "missing_column", None, f"required column {names} is missing")
+        )
     if problems:
         return pd.DataFrame(), problems
 
     width = len(table.header)
-    records = []
-    for number, cells in table.rows:
-        if len(cells) > width and any(cells[width:]):
-            problems.append(
-                Problem(file, number, None, "row_width", None, f"row has {len(cells)} cells but the header has {width}")
-            )
-        record: dict[str, object] = {"_row": number}
-        for col in COLUMNS:
-            i = positions.get(col)
-            record[col] = cells[i] if i is not None and i < len(cells) else ""
-        records.append(record)
-    raw = pd.DataFrame.from_records(records)
+    text: dict[str, list[str]] = {col: [] for col in COLUMNS}
+    numbers: list[int] = []
+    values: list[float | None] = []
+    statuses: list[str] = []
+    counts: list[int | None] = []
+    years: list[int | None] = []
 
-    def bad(row: int, column: str, check: str, value: str, message: str) -> None:
+    def bad(row: int, column: str | None, check: str, value: str | None, message: str) -> None:
         problems.append(Problem(file, row, column, check, value, message))
 
-    values, statuses, counts, years = [], [], [], []
-    for rec in records:
-        row = int(rec["_row"])  # type: ignore[call-overload]
-        value, status, err = parse_percent(str(rec["value"]))
+    for number, cells in table.rows:
+        if len(cells) > width and any(cells[width:]):
+            bad(number, None, "row_width", None, f"row has {len(cells)} cells but the header has {width}")
+        numbers.append(number)
+        for col in COLUMNS:
+            pos = positions.get(col)
+            text[col].append(cells[pos] if pos is not None and pos < len(cells) else "")
+        value, status, err = parse_percent(text["value"][-1])
         if err:
-            bad(row, "value", "value_format", str(rec["value"]), err)
+            bad(number, "value", "value_format", text["value"][-1], err)
         values.append(value)
         statuses.append(status)
-        n, err = parse_count(str(rec["n"]))
+        n, err = parse_count(text["n"][-1])
         if err:
-            bad(row, "n", "n_format", str(rec["n"]), err)
+            bad(number, "n", "n_format", text["n"][-1], err)
         counts.append(n)
-        year_text = _SPACES.sub("", str(rec["year"]))
+        year_text = _SPACES.sub("", text["year"][-1])
         if year_text == "":
             years.append(file_year)
         elif re.fullmatch(r"\d{4}", year_text):
             years.append(int(year_text))
         else:
-            bad(row, "year", "year_format", str(rec["year"]), "year is not a four-digit year")
+            bad(number, "year", "year_format", text["year"][-1], "year is not a four-digit year")
             years.append(None)
 
     staged = pd.DataFrame(
         {
-            "source_row": raw["_row"].astype("int64"),
+            "source_row": pd.Series(numbers, dtype="int64"),
             "year": pd.array(years, dtype="Int64"),
-            "survey": raw["survey"].astype("string"),
-            "segment": raw["segment"].astype("string"),
-            "indicator": raw["indicator"].astype("string"),
-            "question": raw["question"].astype("string"),
-            "answer": raw["answer"].astype("string"),
+            "survey": pd.Series(text["survey"], dtype="string"),
+            "segment": pd.Series(text["segment"], dtype="string"),
+            "indicator": pd.Series(text["indicator"], dtype="string"),
+            "question": pd.Series(text["question"], dtype="string"),
+            "answer": pd.Series(text["answer"], dtype="string"),
             "value": pd.array(values, dtype="Float64"),
             "value_status": pd.array(statuses, dtype="string"),
-            "qualifier": raw["qualifier"].astype("string"),
+            "qualifier": pd.Series(text["qualifier"], dtype="string"),
             "n": pd.array(counts, dtype="Int64"),
-            "source": raw["source"].astype("string"),
-            "note": raw["note"].astype("string"),
+            "source": pd.Series(text["source"], dtype="string"),
+            "note": pd.Series(text["note"], dtype="string"),
         }
     )
     staged.attrs["unknown_columns"] = unknown

@@ -11,6 +11,8 @@ so it gets neither.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
@@ -84,7 +86,8 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
     for (indicator, survey, _seg, _ans), series in frame.groupby(keys, dropna=False, sort=False):
         cut = by_indicator.get(str(indicator), []) + by_survey.get(str(survey), [])
         prev: tuple[int, float, object, object] | None = None
-        for row in series.itertuples(index=False):
+        for rec in series.to_dict("records"):
+            row: Any = SimpleNamespace(**{str(k): v for k, v in rec.items()})
             rec = {"release_id": row.release_id, "source_row": row.source_row}
             if prev is None:
                 rec.update(prev_year=None, prev_value=None, change_pp=None, change_p_value=None, comparable=None)
@@ -93,7 +96,12 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
                 comparable = not any(p_year < year <= row.year for year in cut)
                 has_value = not pd.isna(row.value)
                 p_val = None
-                if has_value and comparable and _exact(row.value, row.n, row.qualifier) and _exact(p_value, p_n, p_qual):
+                if (
+                    has_value
+                    and comparable
+                    and _exact(row.value, row.n, row.qualifier)
+                    and _exact(p_value, p_n, p_qual)
+                ):
                     p_val = change_p_value(p_value, int(p_n), float(row.value), int(row.n))  # type: ignore[call-overload]
                 rec.update(
                     prev_year=p_year,

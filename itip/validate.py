@@ -7,6 +7,9 @@ messages that name file, row and column; the row is the file's own row number.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -82,8 +85,8 @@ MESSAGES = {
     "indicator_known": "unknown indicator {value!r}{closest}",
     "survey_matches_indicator": "survey does not match the indicator's survey in the codebook",
     "answer_known": "answer is not an answer option of this indicator in the codebook",
-    "distribution_sum": "the shares of this distribution sum to more than 100 %",
-    "multiple_fields_uniqueness": "duplicate row: year, survey, segment, indicator and answer repeat another row",
+    "distribution_sum": "the shares of {indicator} ({segment}) sum to {total} %, more than 100 beyond rounding",
+    "multiple_fields_uniqueness": "duplicate: year, survey, segment, indicator and answer repeat row {others}",
 }
 
 #: Dataframe-level checks are reported against the column a user should look at.
@@ -94,6 +97,42 @@ CHECK_COLUMN = {
     "distribution_sum": "value",
     "multiple_fields_uniqueness": None,
 }
+
+
+def _as_text(value: Any) -> str | None:
+    """A cell as the user would write it: 47 rather than 47.0; None for NULL."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _distribution(frame: pd.DataFrame, index: Any) -> dict[str, str]:
+    """Which distribution a failing share belongs to and what its shares add up to."""
+    row = frame.loc[index]
+    same = (
+        (frame["year"] == row["year"])
+        & (frame["survey"] == row["survey"])
+        & (frame["segment"] == row["segment"])
+        & (frame["indicator"] == row["indicator"])
+        & frame["answer"].notna()
+    )
+    total = frame.loc[same, "value"].sum()
+    return {"indicator": str(row["indicator"]), "segment": str(row["segment"]), "total": _as_text(float(total)) or ""}
+
+
+def _duplicate_rows(frame: pd.DataFrame) -> dict[int, list[int]]:
+    """For each row whose key repeats, the other rows with the same key."""
+    if not set(KEY) <= set(frame.columns):
+        return {}
+    keyed = frame[frame.duplicated(KEY, keep=False)]
+    groups: dict[int, list[int]] = {}
+    for _, group in keyed.groupby(KEY, dropna=False):
+        rows = [int(r) for r in group["source_row"]]
+        for r in rows:
+            groups[r] = [o for o in rows if o != r]
+    return groups
 
 
 def run_schema(
@@ -109,27 +148,36 @@ def run_schema(
     else:
         return []
     rows = frame["source_row"]
+    duplicates = _duplicate_rows(frame)
     problems: set[Problem] = set()
     for case in cases.itertuples(index=False):
         check = str(case.check)
         index = case.index
         if index is None or pd.isna(index):  # type: ignore[call-overload]
-            problems.add(Problem(file, None, None, check, str(case.failure_case), f"check {check} failed: {case.failure_case}"))
+            problems.add(
+                Problem(file, None, None, check, str(case.failure_case), f"check {check} failed: {case.failure_case}")
+            )
             continue
         row = int(rows.loc[index])
         column = CHECK_COLUMN.get(check, case.column)
         if check == "multiple_fields_uniqueness":
-            problems.add(Problem(file, row, None, "duplicate_key", None, MESSAGES[check]))
+            others = ", ".join(str(r) for r in duplicates.get(row, []))
+            problems.add(Problem(file, row, None, "duplicate_key", None, MESSAGES[check].format(others=others)))
             continue
-        value = frame.at[index, column] if column in frame.columns else case.failure_case
-        value_text = None if value is None or pd.isna(value) else str(value)  # type: ignore[call-overload]
+        value_text = _as_text(frame.at[index, column] if column in frame.columns else case.failure_case)
         closest = ""
         if check == "indicator_known" and value_text and codebook is not None:
             near = codebook.closest_indicator(value_text)
             closest = f"; closest codebook entry: {near!r}" if near else ""
         template = MESSAGES.get(check, "failed check " + check)
+        extra = _distribution(frame, index) if check == "distribution_sum" else {}
         message = template.format(
-            value=value_text, column=column, year=file_year, closest=closest, segments=", ".join(codebook.segments if codebook else [])
+            **extra,
+            value=value_text,
+            column=column,
+            year=file_year,
+            closest=closest,
+            segments=", ".join(codebook.segments if codebook else []),
         )
         problems.add(Problem(file, row, column, check, value_text, message))
     return sorted(problems, key=lambda p: (p.row or 0, p.column or "", p.check))

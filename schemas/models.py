@@ -26,7 +26,9 @@ class StagedFigure(pa.DataFrameModel):
     """One row per row of a release file, renamed to stable columns and typed."""
 
     source_row: Series[int] = pa.Field(ge=1, description="Row number in the file as a spreadsheet or editor shows it.")
-    year: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="Survey edition; must equal the file name's year.")
+    year: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, description="Survey edition; must equal the file name's year."
+    )
     survey: Series[pd.StringDtype] = pa.Field(
         str_length={"min_value": 1}, description="Survey as written in the file (organisations/virksomheter, ...)."
     )
@@ -49,7 +51,7 @@ class StagedFigure(pa.DataFrameModel):
 
     @pa.dataframe_check(error="indicator_or_question")
     @classmethod
-    def names_indicator_or_question(cls, df: pd.DataFrame) -> Series[bool]:
+    def names_indicator_or_question(cls, df: pd.DataFrame) -> pd.Series:
         return (df["indicator"].str.len() > 0) | (df["question"].str.len() > 0)
 
     class Config:

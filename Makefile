@@ -1,0 +1,50 @@
+# itip: `make run` builds the warehouse from raw/, `make test` runs every check.
+# Both set themselves up first: a project virtualenv in .venv, made by uv from uv.lock.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+# No telemetry from Prefect, no interpreter downloads by uv: everything comes from the package index.
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint typecheck pytest clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(VENV)/.synced ## Create .venv with the locked dependencies
+
+run: setup ## Build warehouse/itip.duckdb from the bundled raw/ files
+	$(BIN)/itip ingest
+	@echo 'Try: $(BIN)/itip trend trust_personal_data_safe'
+
+lint: setup ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup ## mypy
+	$(BIN)/mypy
+
+pytest: setup ## The test suite only
+	$(BIN)/pytest
+
+test: lint typecheck pytest ## Lint, type check and the test suite
+
+clean: ## Remove the virtualenvs and the built warehouse
+	rm -rf $(VENV) $(TOOLS) warehouse/itip.duckdb warehouse/itip.duckdb.wal

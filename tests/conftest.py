@@ -1,0 +1,59 @@
+"""Shared fixtures. Prefect keeps its state in a temporary folder, never in ~/.prefect,
+and is told not to send anything anywhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="itip-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.pop("ITIP_WAREHOUSE", None)
+os.environ.pop("ITIP_RAW", None)
+
+import pytest  # noqa: E402
+
+from itip.codebook import Codebook, load_codebook  # noqa: E402
+from itip.paths import RAW_DIR  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def codebook() -> Codebook:
+    return load_codebook()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A real Prefect server for the session; start-up is slow on two cores."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def raw_copy(tmp_path: Path) -> Path:
+    """A private copy of the bundled raw/ folder, free to modify."""
+    target = tmp_path / "raw"
+    shutil.copytree(RAW_DIR, target)
+    return target
+
+
+def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    """Write a tiny release file written by a test."""
+    path = folder / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)

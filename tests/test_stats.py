@@ -1,0 +1,103 @@
+"""Intervals and tests of change, checked against independent computations."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from itip.codebook import Break
+from itip.stats import change_p_value, compute_changes, wilson_interval
+
+
+@pytest.mark.parametrize(("value", "n"), [(50, 1000), (10, 251), (71, 251), (9, 1000), (0, 50), (100, 50)])
+def test_wilson_interval_matches_scipy(value: float, n: int) -> None:
+    """The interval published with a figure is the standard 95 % Wilson interval."""
+    k = round(value / 100 * n)
+    ref = sps.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    low, high = wilson_interval(k / n * 100, n)
+    assert low == pytest.approx(ref.low * 100, abs=1e-9)
+    assert high == pytest.approx(ref.high * 100, abs=1e-9)
+
+
+def _z_test_by_hand(p1: float, n1: int, p2: float, n2: int) -> float:
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return 2 * sps.norm.sf(abs(p2 - p1) / se)
+
+
+def test_trust_fall_50_to_47_is_not_significant_at_n_1000() -> None:
+    """'Trust fell from 50 % to 47 %' with 1,000 respondents a year: p is about 0.18."""
+    p = change_p_value(50, 1000, 47, 1000)
+    assert p == pytest.approx(_z_test_by_hand(0.50, 1000, 0.47, 1000), rel=1e-9)
+    assert p == pytest.approx(0.1797, abs=5e-4)
+
+
+def test_large_change_is_significant() -> None:
+    p = change_p_value(62, 1000, 52, 1000)
+    assert p is not None and p < 0.001
+    assert p == pytest.approx(_z_test_by_hand(0.62, 1000, 0.52, 1000), rel=1e-9)
+
+
+def test_no_test_without_variance() -> None:
+    """0 % in both years has no variance: no p-value rather than a division by zero."""
+    assert change_p_value(0, 100, 0, 100) is None
+
+
+def _series(rows: list[tuple[int, float | None, int | None, str | None]], survey: str = "citizens") -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "release_id": year,
+                "source_row": 2,
+                "indicator": "x",
+                "survey": survey,
+                "segment": "all",
+                "answer": None,
+                "year": year,
+                "value": value,
+                "n": n,
+                "qualifier": qualifier,
+            }
+            for year, value, n, qualifier in rows
+        ]
+    )
+
+
+def test_change_is_against_latest_earlier_year_with_a_value() -> None:
+    """A suppressed year in between is skipped: 2022 is compared with 2020."""
+    frame = _series([(2020, 50, 1000, None), (2021, None, None, None), (2022, 47, 1000, None)])
+    out = compute_changes(frame, []).set_index("release_id")
+    assert pd.isna(out.loc[2020, "prev_year"])
+    assert pd.isna(out.loc[2020, "comparable_with_prev"])
+    assert out.loc[2021, "prev_year"] == 2020
+    assert pd.isna(out.loc[2021, "change_pp"])
+    assert out.loc[2022, "prev_year"] == 2020
+    assert out.loc[2022, "change_pp"] == pytest.approx(-3)
+    assert out.loc[2022, "change_p_value"] == pytest.approx(0.1797, abs=5e-4)
+    assert bool(out.loc[2022, "comparable_with_prev"]) is True
+
+
+def test_break_marks_change_not_comparable_and_drops_the_test() -> None:
+    frame = _series([(2015, 55, 500, None), (2020, 60, 500, None)], survey="organisations")
+    brk = Break("organisations", None, 2018, "population changed")
+    out = compute_changes(frame, [brk]).set_index("release_id")
+    assert bool(out.loc[2020, "comparable_with_prev"]) is False
+    assert out.loc[2020, "change_pp"] == pytest.approx(5)
+    assert pd.isna(out.loc[2020, "change_p_value"])
+
+
+def test_break_of_another_survey_does_not_apply() -> None:
+    frame = _series([(2015, 55, 500, None), (2020, 60, 500, None)], survey="citizens")
+    out = compute_changes(frame, [Break("organisations", None, 2018, "x")]).set_index("release_id")
+    assert bool(out.loc[2020, "comparable_with_prev"]) is True
+
+
+def test_qualified_value_gets_no_test() -> None:
+    """'9 av 10' (approx) is not an exact share: change shown, no p-value."""
+    frame = _series([(2021, 88, 1000, None), (2022, 90, 1000, "approx")])
+    out = compute_changes(frame, []).set_index("release_id")
+    assert out.loc[2022, "change_pp"] == pytest.approx(2)
+    assert pd.isna(out.loc[2022, "change_p_value"])
