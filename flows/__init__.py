@@ -1,8 +1,11 @@
-"""Prefect flows. Importing this package switches Prefect's telemetry off first:
-runs must not send anything over the network."""
+"""Prefect flows. Importing this package sets Prefect's defaults first: no
+telemetry (runs must not send anything over the network) and a start-up
+timeout for Prefect's temporary local server that a busy two-core machine
+meets (Prefect's default of 20 s is not enough while it migrates a new
+database). Values already set in the environment win."""
 
 import os
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")

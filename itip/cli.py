@@ -61,6 +61,11 @@ def ingest(
         outcomes = ingest_flow(raw_dir=raw_dir, warehouse=warehouse or default_warehouse())
     except ItipError as exc:
         raise _fail(str(exc)) from None
+    except Exception as exc:  # Prefect or the machine failed, not the input: say so in one line
+        if verbose:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _fail(f"ingest failed: {first} (run with --verbose for details)") from None
     for outcome in outcomes:
         typer.echo(outcome.line())
         for problem in outcome.problems:
@@ -116,7 +121,7 @@ def trend(
     Example: itip trend trust_personal_data_safe --segment all
     """
     from itip.db import open_warehouse
-    from itip.render import table_text
+    from itip.render import table_text, trend_table
 
     try:
         with open_warehouse(warehouse or default_warehouse(), read_only=True) as wh:
@@ -130,7 +135,7 @@ def trend(
     if frame.empty:
         typer.echo(f"no figures for {indicator}" + (f" in segment {segment}" if segment else ""))
         return
-    typer.echo(table_text(list(frame.columns), list(frame.itertuples(index=False, name=None))))
+    typer.echo(table_text(*trend_table(frame)))
 
 
 @app.command()

@@ -43,8 +43,12 @@ class FileOutcome:
 
     def line(self) -> str:
         year = "" if self.year is None else str(self.year)
-        detail = self.message or (f"{self.rows} rows" if self.rows else "")
+        detail = self.message or _rows(self.rows)
         return f"{self.status:<15} {year:<5} {self.file:<24} {detail}".rstrip()
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 @dataclass(frozen=True)
@@ -119,5 +123,5 @@ def store(
             flow_run_id=flow_run_id,
         )
     status = LOADED if previous is None else SUPERSEDED
-    message = f"{len(estimates)} rows" + ("" if previous is None else f"; replaces release {previous.release_id}")
+    message = _rows(len(estimates)) + ("" if previous is None else f"; replaces release {previous.release_id}")
     return FileOutcome(name, release.year, status, len(estimates), release_id, message)

@@ -11,12 +11,13 @@ import io
 import math
 from collections.abc import Sequence
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table as RichTable
 
 
 def _cell(value: object) -> str:
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, float):
         if math.isnan(value):
@@ -26,12 +27,51 @@ def _cell(value: object) -> str:
 
 
 def table_text(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """An aligned table, as wide as its content: URLs are not cut off."""
+    cells = [[_cell(v) for v in row] for row in rows]
     table = RichTable(*columns, show_edge=False, header_style="bold", pad_edge=False)
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row))
-    console = Console(width=max(100, sum(len(c) + 3 for c in columns)), record=True, file=io.StringIO())
+    for row in cells:
+        table.add_row(*row)
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    console = Console(width=sum(widths) + 3 * len(widths) + 1, record=True, file=io.StringIO())
     console.print(table)
     return console.export_text().rstrip()
+
+
+#: How a value with a qualifier or an SSB status is shown in a table.
+_QUALIFIER_MARK = {"below": "<", "above": ">", "approx": "~"}
+_STATUS_MARK = {"suppressed": ":", "missing": "..", "not_applicable": "."}
+
+
+def trend_table(frame: pd.DataFrame) -> tuple[list[str], list[list[object]]]:
+    """The `trend` rows of one indicator as a compact terminal table."""
+    columns = ["year", "segment", "answer", "value", "n", "ci_95", "prev", "change_pp", "p", "comparable", "source"]
+    rows: list[list[object]] = []
+    for rec in frame.to_dict("records"):
+        if rec["value_status"] in _STATUS_MARK:
+            value = f"{_STATUS_MARK[rec['value_status']]} ({rec['value_status']})"
+        else:
+            value = _QUALIFIER_MARK.get(str(rec["qualifier"]), "") + _cell(rec["value"])
+        ci = "" if pd.isna(rec["ci_low"]) else f"{rec['ci_low']:.1f}-{rec['ci_high']:.1f}"
+        comparable = "" if pd.isna(rec["comparable_with_prev"]) else ("yes" if rec["comparable_with_prev"] else "NO")
+        p = "" if pd.isna(rec["change_p_value"]) else f"{rec['change_p_value']:.3f}"
+        change = "" if pd.isna(rec["change_pp"]) else f"{rec['change_pp']:+.1f}".replace(".0", "")
+        rows.append(
+            [
+                rec["year"],
+                rec["segment"],
+                rec["answer"],
+                value,
+                rec["n"],
+                ci,
+                rec["prev_year"],
+                change,
+                p,
+                comparable,
+                rec["source"],
+            ]
+        )
+    return columns, rows
 
 
 def _safe(text: str) -> str:
