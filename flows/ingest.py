@@ -17,6 +17,7 @@ from prefect.runtime import flow_run
 
 from itip import ingest as lib
 from itip.codebook import Codebook, load_codebook
+from itip.failpoints import failpoint
 from itip.paths import CODEBOOK, default_raw, default_warehouse
 from itip.problems import FileProblems, Problem
 from itip.reading import Table
@@ -71,12 +72,15 @@ def load_task(
 def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
     release = plan.release
     table = read_task(release.path)
+    failpoint("after_read")
     if isinstance(table, list):
         return load_task(warehouse, plan, pd.DataFrame(), table, 0, codebook)
     staged, staged_problems, warnings = validate_task(table, release.year)
     for warning in warnings:
         get_run_logger().warning(warning)
+    failpoint("after_validate")
     estimates, estimate_problems = harmonise_task(staged, codebook, release.path.name, release.year)
+    failpoint("after_harmonise")
     problems = merge_problems(staged_problems, estimate_problems)
     return load_task(warehouse, plan, estimates, problems, len(table.rows), codebook)
 
@@ -95,15 +99,19 @@ def ingest(
     warehouse = Path(warehouse or default_warehouse())
     codebook = load_codebook(Path(codebook_path or CODEBOOK))
     logger = get_run_logger()
-    if lib.prepare(warehouse, codebook):
-        logger.info("codebook applied to %s", warehouse)
-    found = discover_task(raw_dir)
-    outcomes = [lib.FileOutcome(p.file, None, lib.REJECTED, message=p.message, problems=[p]) for p in found.problems]
-    for release in found.releases:
-        plan = plan_task(warehouse, release)
-        outcome = plan.outcome or _process(warehouse, plan, codebook)
-        logger.info(outcome.line())
-        outcomes.append(outcome)
+    with lib.ingest_lock(warehouse):
+        if lib.prepare(warehouse, codebook):
+            logger.info("schema and codebook applied to %s", warehouse)
+        found = discover_task(raw_dir)
+        failpoint("after_discover")
+        outcomes = [
+            lib.FileOutcome(p.file, None, lib.REJECTED, message=p.message, problems=[p]) for p in found.problems
+        ]
+        for release in found.releases:
+            plan = plan_task(warehouse, release)
+            outcome = plan.outcome or _process(warehouse, plan, codebook)
+            logger.info(outcome.line())
+            outcomes.append(outcome)
     create_table_artifact(
         key="ingest-summary",
         table=[

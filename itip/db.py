@@ -8,6 +8,8 @@ to DuckDB by registering them, never by formatting values into SQL.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from itip.codebook import Codebook
+from itip.failpoints import failpoint
 from itip.paths import SQL_DIR
 from itip.problems import ItipError, Problem
 from itip.stats import compute_changes
@@ -105,6 +108,15 @@ class Warehouse:
             for path in schema_files():
                 self.con.execute(path.read_text(encoding="utf-8"))
             self._set_meta("schema_sha256", sha)
+
+    def is_current(self, codebook_sha: str) -> bool:
+        """True when schema and codebook applied to this file are the ones in this checkout."""
+        has_meta = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main'"
+        ).fetchone()
+        if not (has_meta and has_meta[0]):
+            return False
+        return self.get_meta("schema_sha256") == _schema_sha() and self.get_meta("codebook_sha256") == codebook_sha
 
     def get_meta(self, key: str) -> str | None:
         row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
@@ -226,6 +238,7 @@ class Warehouse:
             ).fetchone()
             assert row is not None
             release_id = int(row[0])
+            failpoint("after_release_insert")
             if previous is not None:
                 self.con.execute(
                     "UPDATE releases SET status = 'superseded', "
@@ -236,7 +249,10 @@ class Warehouse:
             self.con.register("_estimates", frame)
             self.con.execute("INSERT INTO estimates BY NAME SELECT * FROM _estimates")
             self.con.unregister("_estimates")
+            failpoint("after_estimates_insert")
             self._refresh_changes(codebook)
+            failpoint("before_commit")
+        failpoint("after_commit")
         return release_id, previous
 
     def reject_release(
@@ -307,10 +323,32 @@ class Warehouse:
         row = self.con.execute("SELECT count(*) FROM indicators WHERE indicator = ?", [indicator]).fetchone()
         return bool(row and row[0])
 
+    # --- reading for the key-figures report (itip/report.py) ------------------------
+    def report_trend(self) -> pd.DataFrame:
+        """Every current figure with its change, for the report."""
+        return self.con.execute(
+            "SELECT indicator, survey, segment, answer, year, value, qualifier, value_status, n, ci_low, ci_high, "
+            "prev_year, prev_value, change_pp, change_p_value, comparable_with_prev, source, release_id FROM trend "
+            "ORDER BY indicator, segment, answer NULLS FIRST, year"
+        ).df()
+
+    def report_breaks(self) -> pd.DataFrame:
+        """Comparability breaks: a break at year Y means not comparable across Y."""
+        return self.con.execute("SELECT indicator, year, scope, reason FROM breaks ORDER BY indicator, year").df()
+
+    def loaded_releases(self) -> pd.DataFrame:
+        """The current release of each year: what the report was built from."""
+        return self.con.execute(
+            "SELECT release_id, year, kind, file_name, sha256, rows, loaded_at FROM releases "
+            "WHERE status = ? ORDER BY year, kind",
+            ["loaded"],
+        ).df()
+
 
 @contextmanager
 def open_warehouse(path: Path, read_only: bool = False) -> Iterator[Warehouse]:
-    """Open the warehouse; for writing, create it and bring its schema up to date."""
+    """Open the warehouse file itself. Read-only for sessions and checks; writing
+    in place is only for private copies (see `write_snapshot`)."""
     if read_only and not path.exists():
         raise ItipError(f"{path}: no warehouse yet; run 'itip ingest' first")
     if not read_only:
@@ -323,6 +361,62 @@ def open_warehouse(path: Path, read_only: bool = False) -> Iterator[Warehouse]:
         yield warehouse
     finally:
         con.close()
+
+
+def snapshot_path(path: Path) -> Path:
+    """The private working copy an ingest writes before swapping it in."""
+    return path.with_name(path.name + ".next")
+
+
+def remove_snapshot(path: Path) -> None:
+    """Delete a working copy left by a killed ingest (call only while holding the ingest lock)."""
+    work = snapshot_path(path)
+    for leftover in (work, work.with_name(work.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def write_snapshot(path: Path) -> Iterator[Warehouse]:
+    """Change the warehouse without ever touching the file others have open.
+
+    The block writes a private copy (`<file>.next`); when it succeeds the copy is
+    checkpointed, flushed to disk and renamed over the warehouse in one atomic
+    step. Sessions that had the old file open keep reading it unchanged; the
+    next session opens the new one. A crash at any point leaves the warehouse as
+    it was before the block or as it is after it, never in between; the next
+    ingest removes the orphaned copy. Callers must hold the ingest lock.
+    """
+    work = snapshot_path(path)
+    remove_snapshot(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        shutil.copyfile(path, work)
+    failpoint("after_copy")
+    con = _open(work, read_only=False)
+    try:
+        warehouse = Warehouse(con, work)
+        warehouse.ensure_schema()
+        yield warehouse
+        con.execute("CHECKPOINT")
+        failpoint("after_checkpoint")
+    except BaseException:
+        con.close()
+        remove_snapshot(path)
+        raise
+    con.close()
+    _fsync(work)
+    failpoint("before_swap")
+    os.replace(work, path)
+    _fsync(path.parent)
+    failpoint("after_swap")
 
 
 def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[object, ...]]]:

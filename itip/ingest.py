@@ -7,15 +7,26 @@ plain Python that tests can call directly.
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from itip.codebook import Codebook
-from itip.db import open_warehouse
-from itip.problems import Problem
+from itip.db import open_warehouse, remove_snapshot, write_snapshot
+from itip.failpoints import failpoint
+from itip.problems import ItipError, Problem
 from itip.release import ReleaseFile, sha256_file
+
+log = logging.getLogger("itip.ingest")
+
+#: How long an ingest waits for another one on the same warehouse before giving up.
+LOCK_WAIT_SECONDS = float(os.environ.get("ITIP_LOCK_WAIT_SECONDS", "60"))
 
 #: Outcomes of one file in one run.
 LOADED, SUPERSEDED, UNCHANGED, REJECTED, STILL_REJECTED = (
@@ -59,16 +70,54 @@ class Plan:
     outcome: FileOutcome | None
 
 
+def lock_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".lock")
+
+
+@contextmanager
+def ingest_lock(warehouse: Path, wait_seconds: float | None = None) -> Iterator[None]:
+    """One ingest per warehouse at a time. A second one waits (bounded) and then
+    gives up with a message; the lock is the operating system's, so a killed
+    ingest never leaves it held. Holding it, leftovers of a killed run are removed."""
+    wait = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path(warehouse)))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.warning("another ingest is running on %s; waiting up to %.0f s", warehouse, wait)
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise ItipError(
+                f"{warehouse}: another ingest is still running after {wait:.0f} s "
+                f"(lock {lock_path(warehouse).name}); nothing was changed, try again later"
+            ) from None
+    try:
+        remove_snapshot(warehouse)
+        failpoint("after_lock")
+        yield
+    finally:
+        lock.release()
+
+
 def prepare(warehouse: Path, codebook: Codebook) -> bool:
-    """Create or migrate the warehouse and apply codebook changes; True if the codebook changed."""
-    with open_warehouse(warehouse) as wh:
-        return wh.sync_codebook(codebook)
+    """Create or migrate the warehouse and apply codebook changes; True if anything changed.
+
+    Checked read-only first, so a run with nothing new writes nothing."""
+    if warehouse.exists():
+        with open_warehouse(warehouse, read_only=True) as wh:
+            if wh.is_current(codebook.sha256):
+                return False
+    with write_snapshot(warehouse) as wh:
+        wh.sync_codebook(codebook)
+    return True
 
 
 def plan(warehouse: Path, release: ReleaseFile) -> Plan:
     """Skip a file whose content is already current, or already rejected as it is."""
     sha = sha256_file(release.path)
-    with open_warehouse(warehouse) as wh:
+    with open_warehouse(warehouse, read_only=True) as wh:
         current = wh.current_release(release.year, release.kind)
         if current is not None and current.sha256 == sha:
             outcome = FileOutcome(release.path.name, release.year, UNCHANGED, current.rows, current.release_id)
@@ -101,7 +150,7 @@ def store(
     """Load a good file or record a rejected one, each in one transaction."""
     release = plan_.release
     name = release.path.name
-    with open_warehouse(warehouse) as wh:
+    with write_snapshot(warehouse) as wh:
         if problems:
             release_id = wh.reject_release(
                 year=release.year,

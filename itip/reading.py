@@ -139,6 +139,9 @@ def read_xlsx(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
         names = {name.strip().lower(): name for name in wb.sheetnames}
         sheet_name = names.get("data") or names.get("tall") or wb.sheetnames[0]
         ws = wb[sheet_name]
+        if hasattr(ws, "reset_dimensions"):
+            # Some exporters record the sheet size as just A1; read-only mode trusts it.
+            ws.reset_dimensions()
         rows: list[tuple[int, list[str]]] = []
         for row in ws.iter_rows():
             cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]

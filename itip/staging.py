@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 import pandas as pd
 
@@ -37,10 +38,15 @@ VALUE_SYMBOLS = {":": "suppressed", "..": "missing", "...": "missing", ".": "not
 
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
+_COUNT = re.compile(r"\d{1,3}( \d{3})+|\d+")
+
+#: Largest plausible number of respondents (Norway has about 5.6 million people).
+MAX_N = 100_000_000
 
 
 def header_key(name: str) -> str | None:
-    return _BY_NAME.get(_SPACES.sub(" ", name).strip().casefold())
+    """The stable column for a header cell; Unicode-normalised, since macOS writes å as a + ring."""
+    return _BY_NAME.get(_SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip().casefold())
 
 
 def is_header(cells: list[str]) -> bool:
@@ -51,13 +57,13 @@ def is_header(cells: list[str]) -> bool:
 
 def parse_percent(text: str) -> tuple[float | None, str, str | None]:
     """(value, status, error) for a value cell: `47`, `47 %`, `36,4`, `36.4`, or an SSB symbol."""
-    cleaned = _SPACES.sub("", text)
+    cleaned = _SPACES.sub(" ", text).strip()
     if cleaned in VALUE_SYMBOLS:
         status = VALUE_SYMBOLS[cleaned]
         return (0.0 if status == "nil" else None), status, None
     if cleaned == "":
         return None, "invalid", "value is empty (use '..' for missing, ':' for suppressed)"
-    number = cleaned.removesuffix("%")
+    number = cleaned.removesuffix("%").rstrip()
     if not _NUMBER.match(number):
         return None, "invalid", "value is not a percentage (expected e.g. 47, 47 %, 36,4)"
     value = float(number.replace(",", "."))
@@ -67,15 +73,18 @@ def parse_percent(text: str) -> tuple[float | None, str, str | None]:
 
 
 def parse_count(text: str) -> tuple[int | None, str | None]:
-    """(n, error) for a respondent count: a positive whole number, `1 000` allowed."""
-    cleaned = _SPACES.sub("", text)
+    """(n, error) for a respondent count: a positive whole number; `1 000` (thousands
+    separated by a space, as Norwegian texts write them) is allowed, `1 00` is not."""
+    cleaned = _SPACES.sub(" ", text).strip()
     if cleaned == "":
         return None, None
-    if not re.fullmatch(r"\d+", cleaned):
+    if not _COUNT.fullmatch(cleaned):
         return None, "n must be a positive whole number of respondents"
-    n = int(cleaned)
+    n = int(cleaned.replace(" ", ""))
     if n <= 0:
         return None, "n must be a positive whole number of respondents"
+    if n > MAX_N:
+        return None, f"n is larger than any survey could have (at most {MAX_N:,})".replace(",", " ")
     return n, None
 
 

@@ -34,9 +34,12 @@ def estimate_schema(codebook: Codebook) -> pa.DataFrameSchema:
 
     def answer_known(df: pd.DataFrame) -> pd.Series:
         def ok(indicator: object, answer: object) -> bool:
-            if answer is None or pd.isna(answer) or indicator not in indicators:  # type: ignore[call-overload]
+            if indicator not in indicators:
                 return True
-            return answer in {a.id for a in indicators[str(indicator)].answers}
+            options = {a.id for a in indicators[str(indicator)].answers}
+            if answer is None or pd.isna(answer):  # type: ignore[call-overload]
+                return not options
+            return answer in options
 
         return pd.Series([ok(i, a) for i, a in zip(df["indicator"], df["answer"], strict=True)], index=df.index)
 
@@ -84,7 +87,7 @@ MESSAGES = {
     "qualifier_known": "unknown qualifier {value!r} (expected below/i underkant av, above/over, approx/ca.)",
     "indicator_known": "unknown indicator {value!r}{closest}",
     "survey_matches_indicator": "survey does not match the indicator's survey in the codebook",
-    "answer_known": "answer is not an answer option of this indicator in the codebook",
+    "answer_known": "answer {value!r} is not an answer option of this indicator in the codebook ({answers})",
     "distribution_sum": "the shares of {indicator} ({segment}) sum to {total} %, more than 100 beyond rounding",
     "multiple_fields_uniqueness": "duplicate: year, survey, segment, indicator and answer repeat row {others}",
 }
@@ -110,16 +113,19 @@ def _as_text(value: Any) -> str | None:
 
 def _distribution(frame: pd.DataFrame, index: Any) -> dict[str, str]:
     """Which distribution a failing share belongs to and what its shares add up to."""
+    group = ["year", "survey", "segment", "indicator"]
+    keys = frame[group].astype("string").fillna("\0")
+    same = (keys == keys.loc[index]).all(axis=1) & frame["answer"].notna()
     row = frame.loc[index]
-    same = (
-        (frame["year"] == row["year"])
-        & (frame["survey"] == row["survey"])
-        & (frame["segment"] == row["segment"])
-        & (frame["indicator"] == row["indicator"])
-        & frame["answer"].notna()
-    )
     total = frame.loc[same, "value"].sum()
     return {"indicator": str(row["indicator"]), "segment": str(row["segment"]), "total": _as_text(float(total)) or ""}
+
+
+def _answers(codebook: Codebook | None, frame: pd.DataFrame, index: Any) -> str:
+    indicator = frame.at[index, "indicator"] if "indicator" in frame.columns else None
+    if codebook is None or indicator not in codebook.indicators:
+        return "none"
+    return ", ".join(a.id for a in codebook.indicators[str(indicator)].answers) or "none: not a distribution"
 
 
 def _duplicate_rows(frame: pd.DataFrame) -> dict[int, list[int]]:
@@ -178,6 +184,7 @@ def run_schema(
             year=file_year,
             closest=closest,
             segments=", ".join(codebook.segments if codebook else []),
+            answers=_answers(codebook, frame, index),
         )
         problems.add(Problem(file, row, column, check, value_text, message))
     return sorted(problems, key=lambda p: (p.row or 0, p.column or "", p.check))

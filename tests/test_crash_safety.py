@@ -1,0 +1,111 @@
+"""Kill `itip ingest` (SIGKILL) at many points of a load: the warehouse always
+holds the state before or after a file, never half of one, and the next run ends
+exactly where an uninterrupted run ends."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.ingest import ingest
+from itip.db import snapshot_path
+from itip.failpoints import POINTS
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+ITIP = Path(sys.executable).parent / "itip"
+FIRST = ("itip_2014.csv", "itip_2015.csv", "itip_2016.csv", "itip_2017.csv", "itip_2020.csv")
+#: Changes that the killed run processes, in the order it processes them.
+CHANGES = ("corrected itip_2020.csv", "new itip_2021.csv", "new itip_2022.xlsx")
+
+
+def state(path: Path) -> tuple[object, ...]:
+    """Everything a user can see, less run times and flow run ids."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return (
+            con.execute(
+                "SELECT release_id, year, kind, file_name, sha256, rows, status FROM releases ORDER BY release_id"
+            ).fetchall(),
+            con.execute("SELECT * FROM estimates ORDER BY release_id, source_row").fetchall(),
+            con.execute("SELECT * FROM rejections ORDER BY release_id, row").fetchall(),
+            con.execute("SELECT * FROM trend ORDER BY release_id, indicator, segment, answer, year").fetchall(),
+        )
+
+
+def build_raw(folder: Path, step: int) -> Path:
+    """raw/ with the first files, plus the first `step` changes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FIRST:
+        shutil.copy(REPO / "raw" / name, folder / name)
+    if step >= 1:
+        text = (REPO / "raw" / "itip_2020.csv").read_text(encoding="utf-8-sig").replace("\t60\t", "\t61\t")
+        (folder / "itip_2020.csv").write_text(text, encoding="utf-8")
+    if step >= 2:
+        shutil.copy(REPO / "raw" / "itip_2021.csv", folder / "itip_2021.csv")
+    if step >= 3:
+        shutil.copy(REPO / "raw" / "itip_2022.xlsx", folder / "itip_2022.xlsx")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def states(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[object, ...]]]:
+    """The starting warehouse, and the state after each change of an uninterrupted run."""
+    base = tmp_path_factory.mktemp("crash")
+    start = base / "start.duckdb"
+    ingest(raw_dir=build_raw(base / "raw0", 0), warehouse=start)
+    expected = [state(start)]
+    work = base / "steps.duckdb"
+    shutil.copy(start, work)
+    for step in range(1, len(CHANGES) + 1):
+        ingest(raw_dir=build_raw(base / f"raw{step}", step), warehouse=work)
+        expected.append(state(work))
+    assert len(set(map(repr, expected))) == len(expected), "each change must be visible"
+    return start, expected
+
+
+def run_ingest(raw: Path, warehouse: Path, failpoint: str | None) -> subprocess.CompletedProcess[str]:
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    env.pop("ITIP_FAILPOINT", None)
+    if failpoint:
+        env["ITIP_FAILPOINT"] = failpoint
+    return subprocess.run(
+        [str(ITIP), "ingest", "--raw", str(raw), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+KILL_POINTS = [*POINTS, "after_read:2", "after_estimates_insert:2", "before_swap:3", "after_swap:2"]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_kill_leaves_a_whole_state_and_next_run_completes(
+    point: str, states: tuple[Path, list[tuple[object, ...]]], tmp_path: Path
+) -> None:
+    start, expected = states
+    warehouse = tmp_path / "itip.duckdb"
+    shutil.copy(start, warehouse)
+    raw = build_raw(tmp_path / "raw", len(CHANGES))
+
+    killed = run_ingest(raw, warehouse, point)
+    assert killed.returncode == -signal.SIGKILL, f"failpoint {point} was never reached:\n{killed.stdout}{killed.stderr}"
+
+    after_kill = state(warehouse)  # opens: the file is never half-written
+    assert after_kill in expected, f"killed at {point}: the warehouse is not a state before or after a file"
+
+    finished = run_ingest(raw, warehouse, None)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert state(warehouse) == expected[-1]
+    assert not snapshot_path(warehouse).exists(), "the killed run's working copy is cleaned up"
