@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from itip import ingest as lib
+from itip import progress
 from itip.codebook import Codebook, load_codebook
 from itip.failpoints import failpoint
 from itip.paths import CODEBOOK, default_raw, default_warehouse
@@ -30,6 +31,7 @@ from itip.release import (
     read_release,
     validate_release,
 )
+from itip.report import headline_markdown, write_report
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -69,12 +71,27 @@ def load_task(
     return lib.store(warehouse, plan, estimates, problems, rows, codebook, flow_run.get_id())
 
 
+@task(name="report", cache_policy=NO_CACHE)
+def report_task(warehouse: Path, report_dir: Path, codebook: Codebook) -> Path:
+    """Build the key-figures report and publish its headline changes as an artifact."""
+    report = write_report(warehouse, report_dir, codebook=codebook)
+    create_markdown_artifact(
+        key="key-figures",
+        markdown=headline_markdown(report, codebook),
+        description=f"itip key figures from {warehouse.name}: {len(report.cards)} cards",
+    )
+    return report.path
+
+
 def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
     release = plan.release
+    name = release.path.name
+    progress.stage(name, "reading")
     table = read_task(release.path)
     failpoint("after_read")
     if isinstance(table, list):
         return load_task(warehouse, plan, pd.DataFrame(), table, 0, codebook)
+    progress.stage(name, f"validating {len(table.rows)} rows")
     staged, staged_problems, warnings = validate_task(table, release.year)
     for warning in warnings:
         get_run_logger().warning(warning)
@@ -82,18 +99,23 @@ def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOut
     estimates, estimate_problems = harmonise_task(staged, codebook, release.path.name, release.year)
     failpoint("after_harmonise")
     problems = merge_problems(staged_problems, estimate_problems)
+    progress.stage(name, "loading" if not problems else "recording rejection")
     return load_task(warehouse, plan, estimates, problems, len(table.rows), codebook)
 
 
 @flow(name="ingest", log_prints=False)
 def ingest(
-    raw_dir: Path | None = None, warehouse: Path | None = None, codebook_path: Path | None = None
+    raw_dir: Path | None = None,
+    warehouse: Path | None = None,
+    codebook_path: Path | None = None,
+    report_dir: Path | None = None,
 ) -> list[lib.FileOutcome]:
     """Load every new or changed release file in raw/ into the warehouse.
 
     Unchanged files are skipped by content hash; a corrected file supersedes the
     year's current release; a bad file is rejected whole and recorded while the
-    other files still load.
+    other files still load. When anything was loaded or superseded, the last step
+    builds the key-figures report (default: report/ next to the warehouse).
     """
     raw_dir = Path(raw_dir or default_raw())
     warehouse = Path(warehouse or default_warehouse())
@@ -104,13 +126,17 @@ def ingest(
             logger.info("schema and codebook applied to %s", warehouse)
         found = discover_task(raw_dir)
         failpoint("after_discover")
+        progress.run_started(len(found.releases) + len(found.problems))
         outcomes = [
             lib.FileOutcome(p.file, None, lib.REJECTED, message=p.message, problems=[p]) for p in found.problems
         ]
+        for outcome in outcomes:
+            progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
         for release in found.releases:
             plan = plan_task(warehouse, release)
             outcome = plan.outcome or _process(warehouse, plan, codebook)
             logger.info(outcome.line())
+            progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
             outcomes.append(outcome)
     create_table_artifact(
         key="ingest-summary",
@@ -128,4 +154,11 @@ def ingest(
         f"{sum(o.status in (lib.LOADED, lib.SUPERSEDED) for o in outcomes)} loaded, "
         f"{sum(o.failed for o in outcomes)} rejected, {sum(o.status == lib.UNCHANGED for o in outcomes)} unchanged",
     )
+    if any(o.status in (lib.LOADED, lib.SUPERSEDED) for o in outcomes):
+        try:
+            path = report_task(warehouse, Path(report_dir or warehouse.parent / "report"), codebook)
+        except Exception as exc:  # the files are loaded all the same; say so instead of failing the run
+            logger.error("key-figures report not built: %s (retry with: itip report)", exc)
+        else:
+            logger.info("key-figures report written to %s", path)
     return outcomes

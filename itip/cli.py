@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from itip.paths import default_raw, default_warehouse
 from itip.problems import ItipError
+
+if TYPE_CHECKING:
+    from itip.ingest import FileOutcome
 
 app = typer.Typer(
     name="itip",
@@ -34,6 +38,18 @@ WarehouseOpt = Annotated[
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"itip: {message}", err=True)
     return typer.Exit(code)
+
+
+def summary(outcomes: list[FileOutcome], raw_dir: Path) -> str:
+    """The last line of a run: what changed, or that nothing did."""
+    if not outcomes:
+        return f"no release files (itip_<YEAR>.csv or .xlsx) in {raw_dir}"
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    if set(counts) == {"unchanged"}:
+        return f"nothing new: all {counts['unchanged']} release files are already loaded"
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
 @app.command()
@@ -57,8 +73,11 @@ def ingest(
     raw_dir = raw or default_raw()
     if not raw_dir.is_dir():
         raise _fail(f"{raw_dir}: release folder does not exist", 2)
+    from itip.progress import Reporter
+
     try:
-        outcomes = ingest_flow(raw_dir=raw_dir, warehouse=warehouse or default_warehouse())
+        with Reporter():
+            outcomes = ingest_flow(raw_dir=raw_dir, warehouse=warehouse or default_warehouse())
     except ItipError as exc:
         raise _fail(str(exc)) from None
     except Exception as exc:  # Prefect or the machine failed, not the input: say so in one line
@@ -66,14 +85,56 @@ def ingest(
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _fail(f"ingest failed: {first} (run with --verbose for details)") from None
-    for outcome in outcomes:
-        typer.echo(outcome.line())
-        for problem in outcome.problems:
-            typer.echo(f"    {problem}")
-    if not outcomes:
-        typer.echo(f"no release files (itip_<YEAR>.csv or .xlsx) in {raw_dir}")
+    typer.echo(summary(outcomes, raw_dir))
     if any(o.failed for o in outcomes):
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option("--cron", help="When to run (cron syntax).")] = "0 6 * * *",
+    timezone: Annotated[str, typer.Option("--timezone", help="Time zone of the cron schedule.")] = "Europe/Oslo",
+    raw: Annotated[Path | None, typer.Option("--raw", help="Folder of release files (default: raw/).")] = None,
+    warehouse: WarehouseOpt = None,
+    port: Annotated[int, typer.Option("--port", help="Port of the local Prefect server, if one is started.")] = 4200,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="State folder of the local Prefect server (default: .prefect/).")
+    ] = None,
+) -> None:
+    """Run the ingest on a schedule until stopped (Ctrl-C), default daily at 06:00 Oslo time.
+
+    Uses the Prefect server in PREFECT_API_URL when set; otherwise starts a local
+    one on 127.0.0.1 (UI at http://127.0.0.1:PORT) and stops it on exit.
+
+    Example: itip serve --cron "0 6 * * *" --timezone Europe/Oslo
+    """
+    from flows.serve import local_server
+    from flows.serve import serve as serve_flow
+    from itip.paths import PREFECT_STATE
+
+    raw_dir = raw or default_raw()
+    if not raw_dir.is_dir():
+        raise _fail(f"{raw_dir}: release folder does not exist", 2)
+    try:
+        from prefect.schedules import Cron
+
+        Cron(cron, timezone=timezone)
+    except Exception as exc:
+        raise _fail(f"invalid schedule {cron!r} ({timezone}): {str(exc).splitlines()[0]}", 2) from None
+    target = warehouse or default_warehouse()
+    try:
+        if os.environ.get("PREFECT_API_URL"):
+            typer.echo(f"using the Prefect server at {os.environ['PREFECT_API_URL']}")
+            serve_flow(raw_dir, target, cron, timezone)
+            return
+        state_dir = state or PREFECT_STATE
+        typer.echo(f"starting a local Prefect server on port {port} (state in {state_dir})")
+        with local_server(state_dir, port) as url:
+            typer.echo(f"Prefect UI: {url.removesuffix('/api')}  schedule: {cron} ({timezone}); Ctrl-C stops")
+            serve_flow(raw_dir, target, cron, timezone, api_url=url)
+    except ItipError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo("stopped")
 
 
 @app.command()
@@ -163,6 +224,42 @@ def sql(
         raise _fail(str(exc)) from None
     if columns:
         typer.echo(table_csv(columns, rows) if csv_out else table_text(columns, rows), nl=not csv_out)
+
+
+class Lang(StrEnum):
+    no = "no"
+    en = "en"
+
+
+@app.command()
+def report(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for index.html and charts/ (default: report/ beside the warehouse)."),
+    ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of labels and text: no (Norwegian) or en.")] = Lang.no,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Write the key-figures report: one offline HTML page and one PNG chart per figure.
+
+    Per topic, one card per indicator and segment: latest value, change since the
+    previous comparable year, significance, good or bad, and a chart of the whole
+    series with intervals, breaks and sources. Opens without network.
+
+    Example: itip report --out report --lang en
+    """
+    from itip.codebook import load_codebook
+    from itip.report import write_report
+
+    wh_path = warehouse or default_warehouse()
+    target = out or wh_path.parent / "report"
+    try:
+        result = write_report(wh_path, target, lang=lang.value, codebook=load_codebook())
+    except ItipError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{target}: cannot write the report: {exc.strerror or exc}") from None
+    typer.echo(f"{result.path} ({len(result.cards)} cards, {len(result.charts)} charts)")
 
 
 def main() -> None:

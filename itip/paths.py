@@ -11,6 +11,8 @@ WAREHOUSE_DIR = PROJECT_ROOT / "warehouse"
 SQL_DIR = WAREHOUSE_DIR / "sql"
 CODEBOOK = PROJECT_ROOT / "schemas" / "codebook.yaml"
 DEFAULT_WAREHOUSE = WAREHOUSE_DIR / "itip.duckdb"
+#: State of the local Prefect server that `itip serve` starts (git-ignored).
+PREFECT_STATE = Path(os.environ.get("ITIP_PREFECT_STATE", PROJECT_ROOT / ".prefect"))
 
 #: Release files larger than this are rejected unread (published-figure files
 #: are a few kB; anything this large is a mistake or an attack).

@@ -1,0 +1,103 @@
+"""`itip serve`: a real local Prefect server, a cron schedule, and a scheduled run that completes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+ITIP = Path(sys.executable).parent / "itip"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def loaded_rows(warehouse: Path) -> int:
+    if not warehouse.exists():
+        return 0
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            row = con.execute("SELECT count(*) FROM trend").fetchone()
+    except duckdb.Error:
+        return 0
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.slow
+def test_scheduled_run_completes(raw_copy: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "itip.duckdb"
+    port = free_port()
+    # The first whole minute at least 100 s away: time for the server to start and the schedule to be picked up.
+    at = (datetime.now(UTC) + timedelta(seconds=160)).replace(second=0, microsecond=0)
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS"] = "5"
+    serve = subprocess.Popen(
+        [
+            str(ITIP), "serve", "--cron", f"{at.minute} {at.hour} * * *", "--timezone", "UTC",
+            "--raw", str(raw_copy), "--warehouse", str(warehouse),
+            "--port", str(port), "--state", str(tmp_path / "prefect"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 420
+        while loaded_rows(warehouse) < 41:
+            assert serve.poll() is None, serve.communicate()[0]
+            assert time.monotonic() < deadline, "no scheduled run completed in time"
+            time.sleep(2)
+        assert datetime.now(UTC) >= at, "the run came from the schedule, not at start-up"
+
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            run_ids = {r[0] for r in con.execute("SELECT DISTINCT flow_run_id FROM releases").fetchall()}
+        (run_id,) = run_ids
+        api = f"http://127.0.0.1:{port}/api"
+        while True:
+            run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+            if run["state_type"] == "COMPLETED" or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert run["state_type"] == "COMPLETED"
+        assert run["deployment_id"] is not None
+        assert run["auto_scheduled"] is True
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        output, _ = serve.communicate(timeout=120)
+    assert serve.returncode == 0, output
+    assert "stopped" in output
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+
+
+def test_prefect_yaml_deploys_the_ingest_flow() -> None:
+    """For teams with their own Prefect server and workers: prefect.yaml names the real flow."""
+    spec = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))
+    (deployment,) = spec["deployments"]
+    path, _, name = deployment["entrypoint"].partition(":")
+    assert (REPO / path).is_file()
+    assert f"def {name}(" in (REPO / path).read_text(encoding="utf-8")
+    (schedule,) = deployment["schedules"]
+    assert schedule == {"cron": "0 6 * * *", "timezone": "Europe/Oslo"}
+
+
+def test_invalid_cron_is_a_usage_error() -> None:
+    done = subprocess.run([str(ITIP), "serve", "--cron", "every day"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "invalid schedule" in done.stderr
