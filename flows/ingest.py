@@ -103,23 +103,8 @@ def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOut
     return load_task(warehouse, plan, estimates, problems, len(table.rows), codebook)
 
 
-@flow(name="ingest", log_prints=False)
-def ingest(
-    raw_dir: Path | None = None,
-    warehouse: Path | None = None,
-    codebook_path: Path | None = None,
-    report_dir: Path | None = None,
-) -> list[lib.FileOutcome]:
-    """Load every new or changed release file in raw/ into the warehouse.
-
-    Unchanged files are skipped by content hash; a corrected file supersedes the
-    year's current release; a bad file is rejected whole and recorded while the
-    other files still load. When anything was loaded or superseded, the last step
-    builds the key-figures report (default: report/ next to the warehouse).
-    """
-    raw_dir = Path(raw_dir or default_raw())
-    warehouse = Path(warehouse or default_warehouse())
-    codebook = load_codebook(Path(codebook_path or CODEBOOK))
+def _ingest_locked(raw_dir: Path, warehouse: Path, codebook: Codebook) -> list[lib.FileOutcome]:
+    """Everything that needs the warehouse to itself: one writer at a time."""
     logger = get_run_logger()
     with lib.ingest_lock(warehouse):
         if lib.prepare(warehouse, codebook):
@@ -138,6 +123,35 @@ def ingest(
             logger.info(outcome.line())
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
             outcomes.append(outcome)
+    return outcomes
+
+
+@flow(name="ingest", log_prints=False)
+def ingest(
+    raw_dir: Path | None = None,
+    warehouse: Path | None = None,
+    codebook_path: Path | None = None,
+    report_dir: Path | None = None,
+) -> list[lib.FileOutcome]:
+    """Load every new or changed release file in raw/ into the warehouse.
+
+    Unchanged files are skipped by content hash; a corrected file supersedes the
+    year's current release; a bad file is rejected whole and recorded while the
+    other files still load. When anything was loaded or superseded, the last step
+    builds the key-figures report (default: report/ next to the warehouse).
+    """
+    raw_dir = Path(raw_dir or default_raw())
+    warehouse = Path(warehouse or default_warehouse())
+    codebook = load_codebook(Path(codebook_path or CODEBOOK))
+    logger = get_run_logger()
+    try:
+        outcomes = _ingest_locked(raw_dir, warehouse, codebook)
+    except lib.Busy as exc:
+        # Another run holds the warehouse: an expected situation, reported, not a crash.
+        logger.warning(str(exc))
+        outcome = lib.FileOutcome(warehouse.name, None, lib.BUSY, message=str(exc))
+        progress.file_done(outcome.line(), [])
+        return [outcome]
     create_table_artifact(
         key="ingest-summary",
         table=[

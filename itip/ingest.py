@@ -36,6 +36,12 @@ LOADED, SUPERSEDED, UNCHANGED, REJECTED, STILL_REJECTED = (
     "rejected",
     "still rejected",
 )
+#: The run did nothing because another ingest held the warehouse.
+BUSY = "busy"
+
+
+class Busy(ItipError):
+    """Another ingest holds the warehouse beyond the wait allowed."""
 
 
 @dataclass
@@ -50,7 +56,7 @@ class FileOutcome:
 
     @property
     def failed(self) -> bool:
-        return self.status in (REJECTED, STILL_REJECTED)
+        return self.status in (REJECTED, STILL_REJECTED, BUSY)
 
     def line(self) -> str:
         year = "" if self.year is None else str(self.year)
@@ -89,7 +95,7 @@ def ingest_lock(warehouse: Path, wait_seconds: float | None = None) -> Iterator[
         try:
             lock.acquire(timeout=wait)
         except Timeout:
-            raise ItipError(
+            raise Busy(
                 f"{warehouse}: another ingest is still running after {wait:.0f} s "
                 f"(lock {lock_path(warehouse).name}); nothing was changed, try again later"
             ) from None
