@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck pytest clean
+.PHONY: help setup run test lint typecheck pytest clean browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,10 +41,19 @@ lint: setup ## ruff lint and format check
 typecheck: setup ## mypy
 	$(BIN)/mypy
 
-pytest: setup ## The test suite only
+# Debian's chromium, for the report's browser test. Never fails: without apt (or root)
+# the test reports itself as skipped with the reason.
+browser: ## Install Chromium for the browser test, if missing and apt is available
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then echo "browser: no apt-get; the browser test will be skipped"; \
+	else SUDO=; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	  { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; } \
+	  || echo "browser: could not install chromium; the browser test will be skipped"; fi
+
+pytest: setup browser ## The test suite only
 	$(BIN)/pytest
 
 test: lint typecheck pytest ## Lint, type check and the test suite
 
-clean: ## Remove the virtualenvs and the built warehouse
-	rm -rf $(VENV) $(TOOLS) warehouse/itip.duckdb warehouse/itip.duckdb.wal
+clean: ## Remove the virtualenvs, the built warehouse and its report
+	rm -rf $(VENV) $(TOOLS) warehouse/itip.duckdb warehouse/itip.duckdb.wal warehouse/report

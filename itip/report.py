@@ -68,12 +68,13 @@ TEXT: dict[str, dict[str, str]] = {
         "bad": "negativ utvikling",
         "neutral": "ingen vurdering av retning",
         "unchanged": "uendret",
-        "significant": "statistisk signifikant (p = {p})",
-        "not_significant": "ikke statistisk signifikant (p = {p})",
+        "significant": "statistisk signifikant ({p})",
+        "not_significant": "ikke statistisk signifikant ({p})",
         "untested": "signifikans ukjent (n eller eksakt tall er ikke publisert)",
         "first": "Første tall i serien – ingen endring å vise",
         "not_comparable": "Ikke sammenlignbart med {year} (brudd i serien)",
         "no_change": "Ingen endring kan beregnes",
+        "last_published": "Siste publiserte tall: {value} i {year}",
         "no_figures": "Ingen tall publisert ennå",
         "break": "Brudd {year}",
         "break_text": "Brudd i serien fra {year}: tall før og etter er ikke sammenlignbare.",
@@ -90,8 +91,8 @@ TEXT: dict[str, dict[str, str]] = {
         "col_ci": "95 % KI",
         "col_change": "Endring (pp)",
         "col_p": "p",
-        "col_comparable": "Sammenlignbar med forrige",
-        "col_source": "Kilde",
+        "col_comparable": "Sammen\u00adlignbar",
+        "col_source": "Kilde og fil",
         "col_file": "Fil",
         "yes": "ja",
         "no": "nei",
@@ -108,6 +109,7 @@ TEXT: dict[str, dict[str, str]] = {
         "col_sha": "SHA-256",
         "col_rows": "Rader",
         "breaks": "Brudd i seriene",
+        "break_survey": "gjelder alle indikatorer i {survey}",
         "method": (
             "Endring er forskjellen i prosentpoeng mot siste tidligere år med tall for samme gruppe. "
             "Signifikans (tosidig z-test for to andeler, p < 0,05) og 95 % konfidensintervall (Wilson) "
@@ -138,12 +140,13 @@ TEXT: dict[str, dict[str, str]] = {
         "bad": "negative development",
         "neutral": "direction not rated",
         "unchanged": "unchanged",
-        "significant": "statistically significant (p = {p})",
-        "not_significant": "not statistically significant (p = {p})",
+        "significant": "statistically significant ({p})",
+        "not_significant": "not statistically significant ({p})",
         "untested": "significance unknown (n or an exact figure not published)",
         "first": "First figure of the series – no change to show",
         "not_comparable": "Not comparable with {year} (series break)",
         "no_change": "No change can be computed",
+        "last_published": "Last published figure: {value} in {year}",
         "no_figures": "No figures published yet",
         "break": "Break {year}",
         "break_text": "Series break from {year}: figures before and after are not comparable.",
@@ -160,8 +163,8 @@ TEXT: dict[str, dict[str, str]] = {
         "col_ci": "95 % CI",
         "col_change": "Change (pp)",
         "col_p": "p",
-        "col_comparable": "Comparable with previous",
-        "col_source": "Source",
+        "col_comparable": "Compa\u00adrable",
+        "col_source": "Source and file",
         "col_file": "File",
         "yes": "yes",
         "no": "no",
@@ -178,6 +181,7 @@ TEXT: dict[str, dict[str, str]] = {
         "col_sha": "SHA-256",
         "col_rows": "Rows",
         "breaks": "Series breaks",
+        "break_survey": "applies to every indicator of the {survey}",
         "method": (
             "The change is the difference in percentage points from the latest earlier year with a figure for "
             "the same group. Significance (two-sided two-proportion z-test, p < 0.05) and 95 % confidence "
@@ -192,8 +196,8 @@ TEXT: dict[str, dict[str, str]] = {
 ARROWS = {"up": "↑", "down": "↓", "flat": "→"}
 MINUS = "−"  # U+2212, the typographic minus
 
-#: Colours of the page and the charts (good/bad meet WCAG AA contrast on white).
-GOOD, BAD, NEUTRAL, LINE, BREAK = "#1a7f37", "#c0392b", "#57606a", "#1f4e79", "#9a6700"
+#: Colours of the charts: axis text, the series, and comparability breaks.
+NEUTRAL, LINE, BREAK = "#57606a", "#1f4e79", "#9a6700"
 
 
 # --- data ----------------------------------------------------------------------------
@@ -436,7 +440,8 @@ def fmt_change(change: float, lang: str) -> str:
 
 
 def fmt_p(p: float, lang: str) -> str:
-    text = "< 0.001" if p < 0.001 else f"{p:.3f}"
+    """'p = 0.012', or 'p < 0.001' for a tiny p (decimal comma in Norwegian)."""
+    text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
     return text.replace(".", ",") if lang == "no" else text
 
 
@@ -492,8 +497,9 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
     ax.set_ylim(0, 105)
     ax.set_yticks([0, 25, 50, 75, 100])
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0f} %"))
-    ax.set_xticks(list(range(first, last + 1)))
-    ax.set_xticklabels([str(y) for y in range(first, last + 1)])
+    step = 1 if last - first < 12 else (2 if last - first < 24 else 5)
+    ax.set_xticks(list(range(first, last + 1, step)))
+    ax.set_xticklabels([str(y) for y in range(first, last + 1, step)])
     ax.tick_params(axis="both", labelsize=7.5, colors=NEUTRAL, length=2)
     ax.grid(axis="y", color="#d0d7de", linewidth=0.6)
     ax.set_axisbelow(True)
@@ -579,7 +585,9 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
             )
     fig.subplots_adjust(left=0.13, right=0.98, top=0.96, bottom=0.14)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", metadata={"Software": None})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fig.savefig(tmp, format="png", metadata={"Software": None})
+    os.replace(tmp, path)  # a reader never sees half a chart
 
 
 def chart_alt(card: Card, codebook: Codebook, lang: str) -> str:
@@ -611,7 +619,7 @@ section.headlines{background:#fff;border:1px solid #d0d7de;border-radius:10px;pa
 section.headlines h2{font-size:1.1rem;margin:0 0 6px}
 section.headlines ul{margin:0;padding-left:1.1rem}
 section.topic h2{font-size:1.35rem;margin:30px 0 12px;padding-bottom:6px;border-bottom:2px solid #d0d7de}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:16px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(360px,100%),1fr));gap:16px}
 .card{background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:16px 18px 12px;display:flex;
  flex-direction:column;box-shadow:0 1px 2px rgba(31,35,40,.06)}
 .card.good{border-top:5px solid #1a7f37}.card.bad{border-top:5px solid #c0392b}
@@ -634,10 +642,12 @@ section.topic h2{font-size:1.35rem;margin:30px 0 12px;padding-bottom:6px;border-
 .card img{width:100%;height:auto;margin-top:8px}
 .card footer{margin-top:auto;padding-top:6px;font-size:.8rem;color:#57606a}
 a{color:#0b5cad}
-details{margin-top:6px;font-size:.82rem}
+details{margin-top:6px;font-size:.8rem}
 summary{cursor:pointer;color:#0b5cad}
+.tablewrap{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;margin-top:6px}
-th,td{border-bottom:1px solid #eaeef2;padding:3px 6px;text-align:left;vertical-align:top}
+th,td{border-bottom:1px solid #eaeef2;padding:3px 5px;text-align:left;vertical-align:top}
+td .file{color:#57606a;font-size:.75rem}
 th{font-weight:600;background:#f6f8fa}
 td.num{text-align:right;white-space:nowrap}
 section.about{background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:14px 20px;margin-top:30px;
@@ -711,9 +721,13 @@ def _change_html(card: Card, lang: str) -> str:
     words = TEXT[lang]
     latest = card.latest
     if latest is None:
-        return f'<p class="change none">{esc(words["no_figures"])}</p>'
+        return ""
     if not latest.published:
-        return f'<p class="change none">{esc(words["no_change"])}</p>'
+        text = words["no_change"]
+        last = next((p for p in reversed(card.points) if p.published), None)
+        if last is not None:
+            text += ". " + words["last_published"].format(value=fmt_value(last, lang), year=last.year)
+        return f'<p class="change none">{esc(text)}</p>'
     if latest.prev_year is None:
         return f'<p class="change none">{esc(words["first"])}</p>'
     if latest.comparable is False:
@@ -757,49 +771,41 @@ def _stats_html(card: Card, lang: str) -> str:
 
 
 def _table_html(card: Card, lang: str) -> str:
+    """The series as a table; n, interval and p columns only where the series has them."""
     words = TEXT[lang]
-    head = "".join(
-        f'<th scope="col">{esc(words[k])}</th>'
-        for k in (
-            "col_year",
-            "col_value",
-            "col_n",
-            "col_ci",
-            "col_change",
-            "col_p",
-            "col_comparable",
-            "col_source",
-            "col_file",
-        )
-    )
+    has_n = any(p.n is not None for p in card.points)
+    has_ci = any(p.ci_low is not None for p in card.points)
+    has_p = any(p.p_value is not None for p in card.points)
+    columns = ["col_year", "col_value", *(["col_n"] if has_n else []), *(["col_ci"] if has_ci else [])]
+    columns += ["col_change", *(["col_p"] if has_p else []), "col_comparable", "col_source"]
+    head = "".join(f'<th scope="col">{esc(words[k])}</th>' for k in columns)
     rows = []
     for p in card.points:
-        ci = (
-            ""
-            if p.ci_low is None or p.ci_high is None
-            else f"{fmt_number(p.ci_low, lang)}–{fmt_number(p.ci_high, lang)}"
-        )
-        change = "" if p.change_pp is None else fmt_change(p.change_pp, lang)
+        cells = [f'<th scope="row">{p.year}</th>', f'<td class="num">{esc(fmt_value(p, lang))}</td>']
+        if has_n:
+            cells.append(f'<td class="num">{"" if p.n is None else p.n}</td>')
+        if has_ci:
+            ci = (
+                ""
+                if p.ci_low is None or p.ci_high is None
+                else f"{fmt_number(p.ci_low, lang)}–{fmt_number(p.ci_high, lang)}"
+            )
+            cells.append(f'<td class="num">{esc(ci)}</td>')
+        cells.append(f'<td class="num">{esc("" if p.change_pp is None else fmt_change(p.change_pp, lang))}</td>')
+        if has_p:
+            p_text = "" if p.p_value is None else fmt_p(p.p_value, lang).removeprefix("p = ")
+            cells.append(f'<td class="num">{esc(p_text)}</td>')
         comparable = "" if p.comparable is None else words["yes" if p.comparable else "no"]
-        rows.append(
-            f'<tr data-year="{p.year}" data-status="{esc(p.status)}">'
-            f'<th scope="row">{p.year}</th>'
-            f'<td class="num">{esc(fmt_value(p, lang))}</td>'
-            f'<td class="num">{"" if p.n is None else p.n}</td>'
-            f'<td class="num">{esc(ci)}</td>'
-            f'<td class="num">{esc(change)}</td>'
-            f'<td class="num">{"" if p.p_value is None else esc(fmt_p(p.p_value, lang))}</td>'
-            f"<td>{esc(comparable)}</td>"
-            f"<td>{source_html(p.source)}</td>"
-            f"<td>{safe_text(p.file_name or '')}</td></tr>"
-        )
+        file_name = f'<br><span class="file">{safe_text(p.file_name)}</span>' if p.file_name else ""
+        cells += [f"<td>{esc(comparable)}</td>", f"<td>{source_html(p.source)}{file_name}</td>"]
+        rows.append(f'<tr data-year="{p.year}" data-status="{esc(p.status)}">{"".join(cells)}</tr>')
+    notes = "".join(
+        f'<p class="breaknote">{esc(words["break_text"].format(year=y))} {esc(r)}</p>' for y, r in card.breaks
+    )
     return (
         f"<details><summary>{esc(words['table'])}</summary>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        + "".join(
-            f'<p class="breaknote">{esc(words["break_text"].format(year=y))} {esc(r)}</p>' for y, r in card.breaks
-        )
-        + "</details>"
+        f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        f"{notes}</details>"
     )
 
 
@@ -901,16 +907,23 @@ def render_html(cards: list[Card], data: ReportData, codebook: Codebook, lang: s
         f"<td>{esc(_when(r['loaded_at']))}</td></tr>"
         for r in releases
     )
+    shown = {(c.indicator.id, year) for c in cards for year, _ in c.breaks}
     break_rows: dict[tuple[int, str], list[str]] = {}
-    for c in cards:
-        for year, reason in c.breaks:
-            break_rows.setdefault((year, reason), [])
-            label = _label(c.indicator, lang, c.indicator.id)
-            if label not in break_rows[(year, reason)]:
-                break_rows[(year, reason)].append(label)
+    for brk in _records(data.breaks):
+        indicator = codebook.indicators.get(str(brk["indicator"]))
+        if indicator is None or (indicator.id, int(brk["year"])) not in shown:
+            continue
+        if brk["scope"] == "survey":
+            survey = _label(codebook.surveys.get(indicator.survey), lang, indicator.survey)
+            applies = words["break_survey"].format(survey=survey)
+        else:
+            applies = _label(indicator, lang, indicator.id)
+        listed = break_rows.setdefault((int(brk["year"]), str(brk["reason"])), [])
+        if applies not in listed:
+            listed.append(applies)
     breaks_html = "".join(
-        f"<p><strong>{esc(words['break'].format(year=year))}</strong>: {esc(reason)} ({esc(', '.join(labels))})</p>"
-        for (year, reason), labels in sorted(break_rows.items())
+        f"<p><strong>{esc(words['break'].format(year=year))}</strong> ({esc('; '.join(applies))}): {esc(reason)}</p>"
+        for (year, reason), applies in sorted(break_rows.items())
     )
     about = (
         f'<section class="about" id="about"><h2>{esc(words["releases"])}</h2>'
