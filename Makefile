@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck pytest clean browser
+.PHONY: help setup run test lint typecheck pytest clean browser bench-overhead serve browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,12 @@ pytest: setup browser ## The test suite only
 	$(BIN)/pytest
 
 test: lint typecheck pytest ## Lint, type check and the test suite
+
+bench-overhead: setup ## Benchmark: no-op ingest against a bare Prefect flow (prints figures)
+	$(BIN)/python bench/overhead.py
+
+serve: setup ## Run the ingest daily at 06:00 Europe/Oslo until Ctrl-C (local Prefect server)
+	$(BIN)/itip serve
 
 clean: ## Remove the virtualenvs, the built warehouse and its report
 	rm -rf $(VENV) $(TOOLS) warehouse/itip.duckdb warehouse/itip.duckdb.wal warehouse/report

@@ -31,7 +31,6 @@ from itip.release import (
     read_release,
     validate_release,
 )
-from itip.report import headline_markdown, write_report
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -40,8 +39,9 @@ def discover_task(raw_dir: Path) -> Discovery:
 
 
 @task(name="plan", cache_policy=NO_CACHE)
-def plan_task(warehouse: Path, release: ReleaseFile) -> lib.Plan:
-    return lib.plan(warehouse, release)
+def plan_task(warehouse: Path, releases: list[ReleaseFile]) -> list[lib.Plan]:
+    """One task for all files: a run with nothing new costs one task, not one per year."""
+    return lib.plan_all(warehouse, releases)
 
 
 @task(name="read", cache_policy=NO_CACHE)
@@ -74,6 +74,8 @@ def load_task(
 @task(name="report", cache_policy=NO_CACHE)
 def report_task(warehouse: Path, report_dir: Path, codebook: Codebook) -> Path:
     """Build the key-figures report and publish its headline changes as an artifact."""
+    from itip.report import headline_markdown, write_report  # matplotlib: only when something changed
+
     report = write_report(warehouse, report_dir, codebook=codebook)
     create_markdown_artifact(
         key="key-figures",
@@ -117,8 +119,7 @@ def _ingest_locked(raw_dir: Path, warehouse: Path, codebook: Codebook) -> list[l
         ]
         for outcome in outcomes:
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
-        for release in found.releases:
-            plan = plan_task(warehouse, release)
+        for plan in plan_task(warehouse, found.releases):
             outcome = plan.outcome or _process(warehouse, plan, codebook)
             logger.info(outcome.line())
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])

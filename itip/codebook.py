@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, process
 
 from itip.paths import CODEBOOK
 from itip.problems import ItipError
+from itip.respondent_spec import RespondentSpec, parse_respondent_spec
 
 _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
 
@@ -73,6 +74,8 @@ class Codebook:
     topics: dict[str, dict[str, Any]]
     survey_breaks: tuple[Break, ...]
     sha256: str
+    #: How respondent-level files are read (None when the codebook has no `respondents` section).
+    respondents: RespondentSpec | None = None
     _alias_index: dict[str, tuple[str, str | None]] = field(default_factory=dict, repr=False)
     _vocab_index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
@@ -192,6 +195,7 @@ def parse_codebook(text: str, path: Path) -> Codebook:
         topics=topics,
         survey_breaks=tuple(survey_breaks),
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        respondents=parse_respondent_spec(data.get("respondents"), data["indicators"], segments, surveys, path),
         _alias_index=alias_index,
         _vocab_index={
             "survey": _vocabulary(surveys, "survey", path),

@@ -22,7 +22,6 @@ from itip.codebook import Codebook
 from itip.failpoints import failpoint
 from itip.paths import SQL_DIR
 from itip.problems import ItipError, Problem
-from itip.stats import compute_changes
 
 #: Settings for every connection: nothing is fetched or loaded from the network.
 BASE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
@@ -298,6 +297,8 @@ class Warehouse:
         return release_id
 
     def _refresh_changes(self, codebook: Codebook) -> None:
+        from itip.stats import compute_changes  # statistics libraries load only when something changes
+
         current = self.con.execute(
             "SELECT e.release_id, e.source_row, e.indicator, e.survey, e.segment, e.answer, e.year, e.value, e.n, "
             "e.qualifier FROM estimates e JOIN releases r ON r.release_id = e.release_id AND r.status = 'loaded'"
@@ -429,3 +430,232 @@ def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[object, ...]]
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+# --- respondent-level files: read, checked and aggregated in an in-memory DuckDB ----------
+# A respondent file never enters the warehouse: it is read into a private in-memory
+# database, checked there with SQL (each check returns the failing rows with their
+# row numbers) and reduced to weighted sums per survey, segment and question; only
+# those aggregates leave this section. Identifiers in these statements are column
+# names from the codebook (restricted to [a-z][a-z0-9_]*, see itip.respondent_spec),
+# compared case-insensitively with the file's header; every value is a bound parameter.
+
+_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UBIGINT")
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "a").isalnum() or not name[:1].isalpha() or not name.isascii():
+        raise ItipError(f"not a safe column name: {name!r}")
+    return '"' + name + '"'
+
+
+class RespondentTable:
+    """One respondent file in an in-memory DuckDB (table `raw`, declared columns only)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, row_offset: int):
+        self.con = con
+        #: Added to DuckDB's rowid to give the row number a user sees (2 = header on row 1).
+        self.row_offset = row_offset
+        self.types = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE raw").fetchall()}
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.types)
+
+    def rows(self) -> int:
+        row = self.con.execute("SELECT count(*) FROM raw").fetchone()
+        return int(row[0]) if row else 0
+
+    def _text(self, column: str) -> str:
+        """The column as trimmed text, numbers without a trailing `.0`: how codes are compared."""
+        col = _ident(column)
+        if self.types[column].startswith(_NUMERIC_TYPES):
+            return (
+                f"CASE WHEN {col} = floor({col}) THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({col} AS VARCHAR) END"
+            )
+        return f"nullif(lower(trim(CAST({col} AS VARCHAR))), '')"
+
+    def _number(self, column: str) -> str:
+        col = _ident(column)
+        if self.types[column].startswith(_NUMERIC_TYPES):
+            return f"CAST({col} AS DOUBLE)"
+        return f"TRY_CAST(replace(trim(CAST({col} AS VARCHAR)), ',', '.') AS DOUBLE)"
+
+    def _failing(self, condition: str, column: str, params: dict[str, object], limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+        """(how many rows fail, the first `limit` of them as (row, cell as text))."""
+        where = f"FROM raw WHERE {condition}"
+        count = self.con.execute(f"SELECT count(*) {where}", params).fetchone()
+        total = int(count[0]) if count else 0
+        if not total:
+            return 0, []
+        rows = self.con.execute(
+            f"SELECT rowid + $offset, CAST({_ident(column)} AS VARCHAR) {where} ORDER BY rowid LIMIT $limit",
+            {**params, "offset": self.row_offset, "limit": limit},
+        ).fetchall()
+        return total, [(int(r[0]), None if r[1] is None else str(r[1])) for r in rows]
+
+    def empty(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+        return self._failing(f"{self._text(column)} IS NULL", column, {}, limit)
+
+    def duplicates(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+        text = self._text(column)
+        condition = f"{text} IN (SELECT {text} FROM raw WHERE {text} IS NOT NULL GROUP BY ALL HAVING count(*) > 1)"
+        return self._failing(condition, column, {}, limit)
+
+    def not_in(self, column: str, allowed: list[str], limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+        """Rows whose (non-empty) code is not one of `allowed` (compared as lower-case text)."""
+        text = self._text(column)
+        condition = f"{text} IS NOT NULL AND NOT list_contains($allowed::VARCHAR[], {text})"
+        return self._failing(condition, column, {"allowed": [a.lower() for a in allowed]}, limit)
+
+    def not_number(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+        condition = f"{self._text(column)} IS NOT NULL AND {self._number(column)} IS NULL"
+        return self._failing(condition, column, {}, limit)
+
+    def not_positive(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+        """Rows whose number is missing, zero, negative or not finite."""
+        num = self._number(column)
+        condition = f"{self._text(column)} IS NULL OR ({num} IS NOT NULL AND NOT ({num} > 0 AND isfinite({num})))"
+        return self._failing(condition, column, {}, limit)
+
+    def not_matching(self, column: str, pattern: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+        col = _ident(column)
+        condition = f"{col} IS NOT NULL AND NOT regexp_full_match(CAST({col} AS VARCHAR), $pattern)"
+        return self._failing(condition, column, {"pattern": pattern}, limit)
+
+    def not_code(self, column: str, codes: list[int], limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+        """Rows whose answer is a number but not a code of the scale."""
+        num = self._number(column)
+        condition = f"{num} IS NOT NULL AND NOT list_contains($codes::DOUBLE[], {num})"
+        return self._failing(condition, column, {"codes": [float(c) for c in codes]}, limit)
+
+    def values_of(self, column: str) -> list[str]:
+        """Distinct codes of a column as text (for small vocabularies such as survey)."""
+        text = self._text(column)
+        return [str(r[0]) for r in self.con.execute(f"SELECT DISTINCT {text} FROM raw WHERE {text} IS NOT NULL").fetchall()]
+
+    def aggregate(
+        self,
+        *,
+        survey: tuple[str, dict[str, str]],
+        weight: str | None,
+        segments: list[tuple[str, dict[str, str]]],
+        questions: list[tuple[str, list[int], list[list[int]]]],
+    ) -> pd.DataFrame:
+        """Weighted sums per survey and segment, in one scan (GROUPING SETS).
+
+        `survey` and each segment are (column, code -> id); `questions` are
+        (column, codes in the denominator, [codes counted, per share]). Returns one
+        row per grouping with `survey`, `variable` (segment column or NULL for all
+        respondents), `segment`, and per question i: n_i (unweighted answers),
+        sw_i (sum of weights), sw2_i (sum of squared weights), and per share j
+        swy_i_j (sum of weights of answers counted toward share j).
+        """
+        params: dict[str, object] = {}
+
+        def lookup(name: str, column: str, table: dict[str, str]) -> str:
+            params[f"{name}_k"] = [k.lower() for k in table]
+            params[f"{name}_v"] = list(table.values())
+            return f"list_extract(${name}_v::VARCHAR[], list_position(${name}_k::VARCHAR[], {self._text(column)}))"
+
+        select = [f"{lookup('survey', *survey)} AS _survey"]
+        select.append(f"{self._number(weight)} AS _w" if weight else "1.0 AS _w")
+        for i, (column, table) in enumerate(segments):
+            select.append(f"{lookup(f'seg{i}', column, table)} AS _seg{i}")
+        aggs = []
+        for i, (column, valid, shares) in enumerate(questions):
+            select.append(f"{self._number(column)} AS _q{i}")
+            params[f"valid{i}"] = [float(c) for c in valid]
+            ok = f"list_contains($valid{i}::DOUBLE[], _q{i})"
+            aggs += [
+                f"count(*) FILTER (WHERE {ok}) AS n_{i}",
+                f"sum(_w) FILTER (WHERE {ok}) AS sw_{i}",
+                f"sum(_w * _w) FILTER (WHERE {ok}) AS sw2_{i}",
+            ]
+            for j, counted in enumerate(shares):
+                params[f"yes{i}_{j}"] = [float(c) for c in counted]
+                aggs.append(f"sum(_w) FILTER (WHERE list_contains($yes{i}_{j}::DOUBLE[], _q{i})) AS swy_{i}_{j}")
+        seg_cols = [f"_seg{i}" for i in range(len(segments))]
+        sets = ["(_survey)"] + [f"(_survey, {c})" for c in seg_cols]
+        grouping = f"GROUPING({', '.join(seg_cols)})" if seg_cols else "0"
+        sql = (
+            f"WITH base AS (SELECT {', '.join(select)} FROM raw) "
+            f"SELECT _survey AS survey, {', '.join(seg_cols + [grouping + ' AS _g'] + aggs)} "
+            f"FROM base WHERE _survey IS NOT NULL GROUP BY GROUPING SETS ({', '.join(sets)})"
+        )
+        frame = self.con.execute(sql, params).df()
+        out = []
+        names = [c for c, _ in segments]
+        for i, name in enumerate(names):
+            part = frame[frame[f"_seg{i}"].notna() & (frame["_g"] == (2 ** len(names) - 1) - 2 ** (len(names) - 1 - i))]
+            out.append(part.assign(variable=name, segment=part[f"_seg{i}"]))
+        everyone = frame[frame["_g"] == 2 ** len(names) - 1] if names else frame
+        out.append(everyone.assign(variable=None, segment="all"))
+        result = pd.concat(out, ignore_index=True)
+        return result.drop(columns=[*seg_cols, "_g"])
+
+
+def _memory_connection() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(":memory:", config=BASE_CONFIG)
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file, as DuckDB's sniffer reads them."""
+    con = _memory_connection()
+    try:
+        rows = con.execute("DESCRIBE SELECT * FROM read_csv($path, all_varchar = true)", {"path": str(path)}).fetchall()
+    finally:
+        con.close()
+    return [str(r[0]) for r in rows]
+
+
+@contextmanager
+def respondent_csv(path: Path, columns: dict[str, str], types: dict[str, str]) -> Iterator[RespondentTable]:
+    """Read the declared columns of a respondent CSV into an in-memory table.
+
+    `columns` maps the file's header name onto the codebook name (undeclared
+    columns are not in it and are never read into the table); `types` gives
+    the DuckDB type of each codebook name. A cell that does not fit its type
+    makes the whole file be read as text instead, so the checks can report every
+    such cell with its row. Raises duckdb.Error when the file cannot be parsed.
+    """
+    select = ", ".join(f"{_ident(src)} AS {_ident(dst)}" for src, dst in columns.items())
+    file_types = {src: types[dst] for src, dst in columns.items() if dst in types}
+    con = _memory_connection()
+    try:
+        try:
+            con.execute(
+                f"CREATE TABLE raw AS SELECT {select} FROM read_csv($path, header = true, types = $types)",
+                {"path": str(path), "types": file_types},
+            )
+        except duckdb.ConversionException:
+            con.execute(
+                f"CREATE OR REPLACE TABLE raw AS SELECT {select} FROM read_csv($path, header = true, all_varchar = true)",
+                {"path": str(path)},
+            )
+        yield RespondentTable(con, row_offset=2)
+    finally:
+        con.close()
+
+
+@contextmanager
+def respondent_frame(frame: pd.DataFrame, row_offset: int) -> Iterator[RespondentTable]:
+    """A respondent file already read by pandas (XLSX, SPSS), as the same in-memory table."""
+    con = _memory_connection()
+    try:
+        con.register("_frame", frame)
+        con.execute("CREATE TABLE raw AS SELECT * FROM _frame")
+        con.unregister("_frame")
+        yield RespondentTable(con, row_offset=row_offset)
+    finally:
+        con.close()
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a data frame as UTF-8 CSV with a header, fast (used by `itip synth`)."""
+    con = _memory_connection()
+    try:
+        con.from_df(frame).write_csv(str(path), header=True)
+    finally:
+        con.close()

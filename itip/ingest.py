@@ -18,7 +18,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from itip.codebook import Codebook
-from itip.db import open_warehouse, remove_snapshot, write_snapshot
+from itip.db import Warehouse, open_warehouse, remove_snapshot, write_snapshot
 from itip.failpoints import failpoint
 from itip.problems import ItipError, Problem
 from itip.release import ReleaseFile, sha256_file
@@ -120,27 +120,32 @@ def prepare(warehouse: Path, codebook: Codebook) -> bool:
     return True
 
 
-def plan(warehouse: Path, release: ReleaseFile) -> Plan:
+def plan_all(warehouse: Path, releases: list[ReleaseFile]) -> list[Plan]:
+    """Plans for every file, on one read-only connection."""
+    with open_warehouse(warehouse, read_only=True) as wh:
+        return [plan(wh, release) for release in releases]
+
+
+def plan(wh: Warehouse, release: ReleaseFile) -> Plan:
     """Skip a file whose content is already current, or already rejected as it is."""
     sha = sha256_file(release.path)
-    with open_warehouse(warehouse, read_only=True) as wh:
-        current = wh.current_release(release.year, release.kind)
-        if current is not None and current.sha256 == sha:
-            outcome = FileOutcome(release.path.name, release.year, UNCHANGED, current.rows, current.release_id)
-            return Plan(release, sha, outcome)
-        rejected = wh.rejected_release(release.year, release.kind, sha)
-        if rejected is not None:
-            problems = wh.rejections(rejected.release_id)
-            outcome = FileOutcome(
-                release.path.name,
-                release.year,
-                STILL_REJECTED,
-                0,
-                rejected.release_id,
-                f"unchanged since rejected as release {rejected.release_id}; {len(problems)} problem(s)",
-                problems,
-            )
-            return Plan(release, sha, outcome)
+    current = wh.current_release(release.year, release.kind)
+    if current is not None and current.sha256 == sha:
+        outcome = FileOutcome(release.path.name, release.year, UNCHANGED, current.rows, current.release_id)
+        return Plan(release, sha, outcome)
+    rejected = wh.rejected_release(release.year, release.kind, sha)
+    if rejected is not None:
+        problems = wh.rejections(rejected.release_id)
+        outcome = FileOutcome(
+            release.path.name,
+            release.year,
+            STILL_REJECTED,
+            0,
+            rejected.release_id,
+            f"unchanged since rejected as release {rejected.release_id}; {len(problems)} problem(s)",
+            problems,
+        )
+        return Plan(release, sha, outcome)
     return Plan(release, sha, None)
 
 

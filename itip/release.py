@@ -15,11 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from itip.codebook import Codebook
-from itip.harmonise import harmonise
 from itip.problems import FileProblems, Problem
 from itip.reading import Table, read_table
 from itip.staging import is_header, stage
-from itip.validate import estimate_schema, run_schema, staged_schema
+
+# Pandera and statsmodels (via harmonise) are imported where files are checked:
+# a scheduled run that finds nothing new never loads them.
 
 #: Published-figure release files: itip_<YEAR>.csv or itip_<YEAR>.xlsx.
 RELEASE_NAME = re.compile(r"^itip_(?P<year>\d{4})\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
@@ -123,6 +124,8 @@ def read_release(path: Path) -> Table:
 
 def validate_release(table: Table, year: int) -> tuple[pd.DataFrame, list[Problem], list[str]]:
     """Stage and validate the file layer (types, ranges, year, source)."""
+    from itip.validate import run_schema, staged_schema
+
     staged, problems = stage(table, year)
     warnings = [f"{table.file}: column {c!r} is not used" for c in staged.attrs.get("unknown_columns", [])]
     if staged.empty:
@@ -135,6 +138,9 @@ def harmonise_release(
     staged: pd.DataFrame, codebook: Codebook, file: str, year: int
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Map onto the codebook and validate the estimate layer (ids, duplicates, distributions)."""
+    from itip.harmonise import harmonise
+    from itip.validate import estimate_schema, run_schema
+
     if staged.empty:
         return staged, []
     estimates, problems = harmonise(staged, codebook, file)

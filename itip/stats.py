@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from itip.codebook import Break
 
@@ -36,6 +35,7 @@ def _exact(value: object, n: object, qualifier: object) -> bool:
 
 def wilson_interval(value: float, n: int) -> tuple[float, float]:
     """95 % Wilson interval for a share given in percent, returned in percent."""
+    from statsmodels.stats.proportion import proportion_confint  # 1.5 s to import: only when needed
     low, high = proportion_confint(value / 100 * n, n, alpha=Z_LEVEL, method="wilson")
     return float(low) * 100, float(high) * 100
 
@@ -57,6 +57,7 @@ def intervals(df: pd.DataFrame) -> tuple[list[float | None], list[float | None]]
 def change_p_value(value1: float, n1: int, value2: float, n2: int) -> float | None:
     """p-value of the two-sided pooled two-proportion z-test; None when undefined
     (both shares 0 % or both 100 %: no variance, no test)."""
+    from statsmodels.stats.proportion import proportions_ztest  # 1.5 s to import: only when needed
     counts = [value1 / 100 * n1, value2 / 100 * n2]
     pooled = sum(counts) / (n1 + n2)
     if pooled in (0.0, 1.0):

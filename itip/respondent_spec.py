@@ -1,0 +1,228 @@
+"""The respondent-level part of the codebook: what a respondent file may hold.
+
+`schemas/codebook.yaml` declares, besides the published indicators, how
+respondent-level files (`itip_<YEAR>_respondents.csv|xlsx|sav`) are read: the
+id, survey and weight columns, the segment variables per survey, the answer
+scales with their value labels, and per indicator the column name per year,
+the codes that count toward the share and the codes that leave the denominator
+("vet ikke", not asked). Everything not declared here is dropped at read time.
+
+Column names are the only identifiers that reach SQL from the codebook; they
+are restricted to `[a-z][a-z0-9_]*` here, so they can be quoted safely.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from itip.problems import ItipError
+
+COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+DEFAULT_MIN_CELL_N = 10
+
+
+@dataclass(frozen=True)
+class Scale:
+    """An answer scale: code -> Norwegian value label; `missing` codes never count as answers."""
+
+    id: str
+    labels: dict[int, str]
+    missing: tuple[int, ...]
+
+    @property
+    def valid(self) -> tuple[int, ...]:
+        return tuple(c for c in sorted(self.labels) if c not in self.missing)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One indicator as asked of respondents."""
+
+    indicator: str
+    survey: str
+    scale: str
+    #: (first year, column name or None = not asked from that year), oldest first.
+    columns: tuple[tuple[int, str | None], ...]
+    #: answer id (None for a single share) -> codes that count toward that share.
+    counts: dict[str | None, tuple[int, ...]]
+    #: codes that leave the denominator (default: the scale's missing codes).
+    exclude: tuple[int, ...]
+
+    def column(self, year: int) -> str | None:
+        """The column that holds this question in `year`; None when it was not asked."""
+        current: str | None = None
+        for first, name in self.columns:
+            if first <= year:
+                current = name
+        return current
+
+
+@dataclass(frozen=True)
+class SegmentVariable:
+    """A column whose codes map onto codebook segments, for one survey."""
+
+    column: str
+    survey: str
+    codes: dict[str, str]  # code as text ("1") -> segment id; the segment id itself is accepted too
+
+    def lookup(self) -> dict[str, str]:
+        table = dict(self.codes)
+        table.update({seg: seg for seg in self.codes.values()})
+        return table
+
+
+@dataclass(frozen=True)
+class CheckedColumn:
+    """A declared column that is checked but never aggregated (e.g. kommunenummer)."""
+
+    column: str
+    survey: str
+    pattern: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RespondentSpec:
+    id_column: str
+    survey_column: str
+    weight_column: str
+    synthetic_column: str
+    min_cell_n: int
+    survey_codes: dict[str, str]
+    segments: tuple[SegmentVariable, ...]
+    checked: tuple[CheckedColumn, ...]
+    scales: dict[str, Scale]
+    questions: dict[str, Question]
+
+    def survey_lookup(self) -> dict[str, str]:
+        table = dict(self.survey_codes)
+        table.update({s: s for s in self.survey_codes.values()})
+        return table
+
+    def question_columns(self) -> dict[str, list[tuple[str, int]]]:
+        """Every question column name in any year -> [(indicator, first year)]."""
+        out: dict[str, list[tuple[str, int]]] = {}
+        for q in self.questions.values():
+            for first, name in q.columns:
+                if name is not None:
+                    out.setdefault(name, []).append((q.indicator, first))
+        return out
+
+    def declared(self) -> set[str]:
+        """Every column name a respondent file may hold; anything else is dropped."""
+        names = {self.id_column, self.survey_column, self.weight_column, self.synthetic_column}
+        names |= {s.column for s in self.segments} | {c.column for c in self.checked}
+        return names | set(self.question_columns())
+
+
+def _name(value: object, where: str) -> str:
+    name = str(value)
+    if not COLUMN_NAME.match(name):
+        raise ItipError(f"{where}: column name {name!r} must match [a-z][a-z0-9_]*")
+    return name
+
+
+def _codes(values: object, where: str) -> tuple[int, ...]:
+    if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
+        raise ItipError(f"{where}: expected a list of whole-number codes")
+    return tuple(values)
+
+
+def parse_respondent_spec(
+    data: dict[str, Any] | None,
+    indicators: dict[str, dict[str, Any]],
+    segments: dict[str, Any],
+    surveys: dict[str, Any],
+    path: Path,
+) -> RespondentSpec | None:
+    """Build the spec from the codebook's `respondents` section and the indicators'
+    `respondents` entries, refusing contradictions."""
+    if not data:
+        return None
+    where = f"{path}: respondents"
+    cols = data.get("columns") or {}
+    survey_codes = {str(k): str(v) for k, v in (data.get("survey_codes") or {}).items()}
+    for code, survey in survey_codes.items():
+        if survey not in surveys:
+            raise ItipError(f"{where}: survey code {code} names unknown survey {survey!r}")
+    seg_vars = []
+    for name, entry in (data.get("segments") or {}).items():
+        col = _name(name, f"{where}.segments")
+        if entry.get("survey") not in surveys:
+            raise ItipError(f"{where}.segments.{col}: unknown survey {entry.get('survey')!r}")
+        codes = {str(k): str(v) for k, v in (entry.get("codes") or {}).items()}
+        unknown = sorted(set(codes.values()) - set(segments))
+        if unknown:
+            raise ItipError(f"{where}.segments.{col}: unknown segments {', '.join(unknown)}")
+        seg_vars.append(SegmentVariable(col, entry["survey"], codes))
+    checked = [
+        CheckedColumn(
+            _name(name, f"{where}.checked"),
+            str(entry.get("survey", "")),
+            str(entry["pattern"]),
+            str(entry.get("message", f"{name} has the wrong format")),
+        )
+        for name, entry in (data.get("checked") or {}).items()
+    ]
+    scales: dict[str, Scale] = {}
+    for sid, entry in (data.get("scales") or {}).items():
+        labels = {int(k): str(v) for k, v in (entry.get("labels") or {}).items()}
+        missing = _codes(entry.get("missing") or [], f"{where}.scales.{sid}.missing")
+        if not labels or not set(missing) <= set(labels):
+            raise ItipError(f"{where}.scales.{sid}: needs labels, and missing codes among them")
+        scales[sid] = Scale(sid, labels, missing)
+    questions: dict[str, Question] = {}
+    seen_columns: dict[str, str] = {}
+    for ind_id, e in indicators.items():
+        r = e.get("respondents")
+        if not r:
+            continue
+        w = f"{path}: indicator {ind_id}.respondents"
+        scale = scales.get(str(r.get("scale")))
+        if scale is None:
+            raise ItipError(f"{w}: unknown scale {r.get('scale')!r}")
+        columns = []
+        for first, name in sorted((r.get("columns") or {}).items()):
+            col = None if name is None else _name(name, w)
+            if col is not None and seen_columns.get(col, ind_id) != ind_id:
+                raise ItipError(f"{w}: column {col!r} is already used by {seen_columns[col]!r}")
+            if col is not None:
+                seen_columns[col] = ind_id
+            columns.append((int(first), col))
+        if not columns:
+            raise ItipError(f"{w}: needs columns (first year: column name)")
+        raw_counts = r.get("counts")
+        answer_ids = {a["id"] for a in e.get("answers") or []}
+        if isinstance(raw_counts, dict):
+            counts = {str(k): _codes(v, f"{w}.counts.{k}") for k, v in raw_counts.items()}
+            if set(counts) != answer_ids:
+                raise ItipError(f"{w}: counts must name each answer ({', '.join(sorted(answer_ids))})")
+        else:
+            counts = {None: _codes(raw_counts, f"{w}.counts")}  # type: ignore[dict-item]
+        exclude = _codes(r["exclude"], f"{w}.exclude") if "exclude" in r else scale.missing
+        for answer, codes in counts.items():
+            stray = [c for c in codes if c not in scale.labels or c in exclude]
+            if stray:
+                raise ItipError(f"{w}: counted codes {stray} for {answer or 'the share'} are not answers on {scale.id}")
+        questions[ind_id] = Question(
+            ind_id, str(e["survey"]), scale.id, tuple(columns), counts, tuple(exclude)  # type: ignore[arg-type]
+        )
+    spec = RespondentSpec(
+        id_column=_name(cols.get("id", "respondent_id"), where),
+        survey_column=_name(cols.get("survey", "survey"), where),
+        weight_column=_name(cols.get("weight", "weight"), where),
+        synthetic_column=_name(cols.get("synthetic", "synthetic"), where),
+        min_cell_n=int(data.get("min_cell_n", DEFAULT_MIN_CELL_N)),
+        survey_codes=survey_codes,
+        segments=tuple(seg_vars),
+        checked=tuple(checked),
+        scales=scales,
+        questions=questions,
+    )
+    clash = set(spec.question_columns()) & (spec.declared() - set(spec.question_columns()))
+    if clash:
+        raise ItipError(f"{where}: question columns also used for ids, surveys or segments: {sorted(clash)}")
+    return spec
