@@ -53,7 +53,11 @@ def test_check_good_files() -> None:
 
 
 def test_check_lists_every_problem_with_file_row_and_column(tmp_path: Path) -> None:
-    bad = write(tmp_path, "itip_2024.csv", "survey;indicator;value;source\ncitizens;trust_personal_data_safe;1,5x;s\ncitizens;trust;5;\n")
+    bad = write(
+        tmp_path,
+        "itip_2024.csv",
+        "survey;indicator;value;source\ncitizens;trust_personal_data_safe;1,5x;s\ncitizens;trust;5;\n",
+    )
     result = runner.invoke(app, ["check", str(bad)])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
@@ -94,7 +98,9 @@ def test_sql_reads(warehouse: Path) -> None:
 
 
 def test_sql_from_stdin(warehouse: Path) -> None:
-    result = runner.invoke(app, ["sql", "--csv", "--warehouse", str(warehouse)], input="SELECT count(*) AS n FROM trend")
+    result = runner.invoke(
+        app, ["sql", "--csv", "--warehouse", str(warehouse)], input="SELECT count(*) AS n FROM trend"
+    )
     assert result.output.splitlines() == ["n", "41"]
 
 
@@ -123,7 +129,9 @@ def test_sql_cannot_change_anything(warehouse: Path, tmp_path: Path, query: str)
 
 def test_csv_output_escapes_formula_text(tmp_path: Path, warehouse: Path) -> None:
     """A published wording like =HYPERLINK(...) must not become a live formula in a spreadsheet."""
-    result = runner.invoke(app, ["sql", "--csv", "SELECT '=HYPERLINK(\"x\")' AS q, -3 AS d", "--warehouse", str(warehouse)])
+    result = runner.invoke(
+        app, ["sql", "--csv", "SELECT '=HYPERLINK(\"x\")' AS q, -3 AS d", "--warehouse", str(warehouse)]
+    )
     assert result.output.splitlines()[1] == '"\'=HYPERLINK(""x"")",-3'
 
 
@@ -143,11 +151,16 @@ def test_ingest_command_in_a_real_process(tmp_path: Path) -> None:
     write(raw, "itip_2019.csv", "survey,indicator,value,source\ncitizens,trust_personal_data_safe,abc,s\n")
     env = {**os.environ, "ITIP_WAREHOUSE": str(tmp_path / "w.duckdb")}
     itip = Path(sys.executable).parent / "itip"
-    done = subprocess.run([str(itip), "ingest", "--raw", str(raw)], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [str(itip), "ingest", "--raw", str(raw)], capture_output=True, text=True, env=env, timeout=300
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split()[:3] == ["rejected", "2019", "itip_2019.csv"]
-    assert lines[1].strip() == "itip_2019.csv, row 2, column value: value is not a percentage (expected e.g. 47, 47 %, 36,4)"
+    assert (
+        lines[1].strip()
+        == "itip_2019.csv, row 2, column value: value is not a percentage (expected e.g. 47, 47 %, 36,4)"
+    )
     assert lines[2].split()[:3] == ["loaded", "2020", "itip_2020.csv"]
     assert lines[3].split()[:3] == ["loaded", "2021", "itip_2021.csv"]
     assert "Traceback" not in done.stdout + done.stderr

@@ -61,13 +61,16 @@ def test_reworded_question_is_one_alias_line() -> None:
 
 
 def test_alias_used_by_two_indicators_is_refused() -> None:
-    text = MINIMAL + """  b:
+    text = (
+        MINIMAL
+        + """  b:
     survey: citizens
     topic: trust
     label_no: B
     label_en: B
     aliases: [{year: 2021, text: "har du tillit"}]
 """
+    )
     with pytest.raises(ItipError, match="already used by 'a'"):
         parse_codebook(text, Path("cb.yaml"))
 

@@ -43,7 +43,8 @@ def test_bundled_history_end_to_end(raw_copy: Path, tmp_path: Path) -> None:
         ).fetchall()
         assert trust == [(2020, 50.0), (2021, 47.0)]
         change = con.execute(
-            "SELECT change_pp, comparable_with_prev FROM trend WHERE indicator = 'trust_personal_data_safe' AND year = 2021"
+            "SELECT change_pp, comparable_with_prev FROM trend "
+            "WHERE indicator = 'trust_personal_data_safe' AND year = 2021"
         ).fetchone()
         assert change == (pytest.approx(-3.0), True)
         rows = con.execute(
@@ -82,7 +83,11 @@ def test_second_run_changes_nothing(raw_copy: Path, tmp_path: Path) -> None:
 
 def test_bad_file_is_rejected_whole_and_others_load(raw_copy: Path, tmp_path: Path) -> None:
     wh = tmp_path / "itip.duckdb"
-    write(raw_copy, "itip_2019.csv", "survey,indicator,value,source\ncitizens,trust_personal_data_safe,147,s\ncitizens,nope,5,s\n")
+    write(
+        raw_copy,
+        "itip_2019.csv",
+        "survey,indicator,value,source\ncitizens,trust_personal_data_safe,147,s\ncitizens,nope,5,s\n",
+    )
     outcomes = ingest(raw_dir=raw_copy, warehouse=wh)
     by_file = {o.file: o for o in outcomes}
     assert by_file["itip_2019.csv"].status == lib.REJECTED
@@ -131,7 +136,9 @@ def test_bad_correction_keeps_current_release(raw_copy: Path, tmp_path: Path) ->
     """Nothing already loaded is lost when a corrected file turns out to be bad."""
     wh = tmp_path / "itip.duckdb"
     ingest(raw_dir=raw_copy, warehouse=wh)
-    (raw_copy / "itip_2023.csv").write_text("survey,question,value,source\ncitizens,ukjent spørsmål,59,s\n", encoding="utf-8")
+    (raw_copy / "itip_2023.csv").write_text(
+        "survey,question,value,source\ncitizens,ukjent spørsmål,59,s\n", encoding="utf-8"
+    )
     outcomes = {o.file: o for o in ingest(raw_dir=raw_copy, warehouse=wh)}
     assert outcomes["itip_2023.csv"].status == lib.REJECTED
     assert "closest codebook wording" in outcomes["itip_2023.csv"].problems[0].message
@@ -151,7 +158,7 @@ def test_other_files_in_raw_are_ignored(raw_copy: Path, tmp_path: Path) -> None:
     wh = tmp_path / "itip.duckdb"
     write(raw_copy, "notes.txt", "not a release")
     write(raw_copy, "itip_2021.csv.bak", "junk")
-    write(raw_copy, "itip_2021_respondents.csv", "id,survey\n1,citizens\n")
+    write(raw_copy, "itip_2021_respondents.txt", "id,survey\n1,citizens\n")
     (raw_copy / "report.pdf").write_bytes(b"%PDF-1.4 junk")
     outcomes = ingest(raw_dir=raw_copy, warehouse=wh)
     assert len(outcomes) == 8 and not any(o.failed for o in outcomes)
