@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck pytest clean browser bench-overhead serve
+.PHONY: help setup run test lint typecheck pytest clean browser bench-overhead bench-respondents serve
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ test: lint typecheck pytest ## Lint, type check and the test suite
 
 bench-overhead: setup ## Benchmark: no-op ingest against a bare Prefect flow (prints figures)
 	$(BIN)/python bench/overhead.py
+
+bench-respondents: setup ## Benchmark: 1,000,000 respondents through the flow vs bare DuckDB (slow, prints figures)
+	$(BIN)/python bench/respondents.py
 
 serve: setup ## Run the ingest daily at 06:00 Europe/Oslo until Ctrl-C (local Prefect server)
 	$(BIN)/itip serve

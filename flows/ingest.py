@@ -20,9 +20,11 @@ from itip import progress
 from itip.codebook import Codebook, load_codebook
 from itip.failpoints import failpoint
 from itip.paths import CODEBOOK, default_raw, default_warehouse
+from itip.privacy import load_key
 from itip.problems import FileProblems, Problem
 from itip.reading import Table
 from itip.release import (
+    RESPONDENTS_KIND,
     Discovery,
     ReleaseFile,
     discover,
@@ -31,6 +33,7 @@ from itip.release import (
     read_release,
     validate_release,
 )
+from itip.respondents import RespondentResult, check_respondents
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -64,11 +67,23 @@ def harmonise_task(
     return harmonise_release(staged, codebook, file, year)
 
 
+@task(name="respondents", cache_policy=NO_CACHE)
+def respondents_task(path: Path, codebook: Codebook, year: int, warehouse: Path) -> RespondentResult:
+    """Read, check and aggregate a respondent-level file (in-memory DuckDB); returns aggregates only."""
+    return check_respondents(path, codebook, year, load_key(warehouse))
+
+
 @task(name="load", cache_policy=NO_CACHE)
 def load_task(
-    warehouse: Path, plan: lib.Plan, estimates: pd.DataFrame, problems: list[Problem], rows: int, codebook: Codebook
+    warehouse: Path,
+    plan: lib.Plan,
+    estimates: pd.DataFrame,
+    problems: list[Problem],
+    rows: int,
+    codebook: Codebook,
+    note: str | None = None,
 ) -> lib.FileOutcome:
-    return lib.store(warehouse, plan, estimates, problems, rows, codebook, flow_run.get_id())
+    return lib.store(warehouse, plan, estimates, problems, rows, codebook, flow_run.get_id(), note)
 
 
 @task(name="report", cache_policy=NO_CACHE)
@@ -85,9 +100,23 @@ def report_task(warehouse: Path, report_dir: Path, codebook: Codebook) -> Path:
     return report.path
 
 
+def _process_respondents(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+    """A respondent-level file: one task reads, checks and aggregates it; load stores the aggregates."""
+    release = plan.release
+    progress.stage(release.path.name, "reading, checking and aggregating respondents")
+    result = respondents_task(release.path, codebook, release.year, warehouse)
+    for warning in result.warnings:
+        get_run_logger().warning(warning)
+    failpoint("after_harmonise")
+    progress.stage(release.path.name, "loading" if result.ok else "recording rejection")
+    return load_task(warehouse, plan, result.estimates, result.problems, result.respondents, codebook, result.note())
+
+
 def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
     release = plan.release
     name = release.path.name
+    if release.kind == RESPONDENTS_KIND:
+        return _process_respondents(warehouse, plan, codebook)
     progress.stage(name, "reading")
     table = read_task(release.path)
     failpoint("after_read")

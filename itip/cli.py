@@ -146,7 +146,7 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
     Example: itip check raw/itip_2024.csv
     """
     from itip.codebook import load_codebook
-    from itip.release import check_release
+    from itip.release import RESPONDENT_NAME, check_release
 
     try:
         codebook = load_codebook()
@@ -157,6 +157,9 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
         if not path.is_file():
             typer.echo(f"{path}: no such file")
             failed = True
+            continue
+        if RESPONDENT_NAME.match(path.name):
+            failed = _check_respondents(path, codebook) or failed
             continue
         result = check_release(path, codebook)
         for warning in result.warnings:
@@ -169,6 +172,52 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
                 typer.echo(str(problem))
     if failed:
         raise typer.Exit(1)
+
+
+def _check_respondents(path: Path, codebook: object) -> bool:
+    """`itip check` of a respondent-level file; True when it has problems."""
+    from itip.privacy import load_key
+    from itip.release import RESPONDENT_NAME
+    from itip.respondents import check_respondents
+
+    match = RESPONDENT_NAME.match(path.name)
+    assert match is not None
+    result = check_respondents(path, codebook, int(match["year"]), load_key(default_warehouse()))  # type: ignore[arg-type]
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}")
+    if result.ok:
+        typer.echo(f"{path.name}: ok, {result.respondents} respondents, {len(result.estimates)} estimates")
+        return False
+    for problem in result.problems:
+        typer.echo(str(problem))
+    return True
+
+
+@app.command()
+def synth(
+    years: Annotated[str, typer.Option("--years", help="Years: 2008-2027, 2024 or 2020,2022.")] = "2008-2027",
+    respondents: Annotated[int, typer.Option("--respondents", "-n", help="Respondents per year.")] = 1000,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into (never raw/).")] = Path("synthetic"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 2026,
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or sav.")] = "csv",
+) -> None:
+    """Write synthetic respondent-level files (itip_<YEAR>_respondents.*), one per year, for tests and benchmarks.
+
+    Both surveys, weights, "vet ikke" and not-asked codes, question columns named
+    per year as the codebook says, and undeclared columns (name, e-mail, phone,
+    free text) that the ingest drops. Every file is marked synthetic (column
+    `synthetic`, and the file label in .sav). Refuses to write into raw/.
+
+    Example: itip synth --years 2008-2027 --respondents 1000 --out /tmp/synth
+    """
+    from itip.codebook import load_codebook
+    from itip.synth import parse_years, write_synthetic
+
+    try:
+        written = write_synthetic(load_codebook(), parse_years(years), respondents, out, seed, fmt)
+    except ItipError as exc:
+        raise _fail(str(exc), 2) from None
+    typer.echo(f"wrote {len(written)} synthetic file(s) with {respondents} respondents each to {out}")
 
 
 @app.command()

@@ -54,6 +54,8 @@ ESTIMATE_COLUMNS = (
     "source",
     "note",
 )
+#: Estimate columns only some kinds of release have (respondent-level: n_effective).
+OPTIONAL_ESTIMATE_COLUMNS = ("n_effective",)
 
 
 def schema_files() -> list[Path]:
@@ -178,6 +180,8 @@ class Warehouse:
             self.con.register("_breaks", breaks)
             self.con.execute("INSERT INTO breaks BY NAME SELECT * FROM _breaks")
             self.con.unregister("_breaks")
+            if codebook.respondents is not None:
+                self._set_meta("min_cell_n", str(codebook.respondents.min_cell_n))
             self._refresh_changes(codebook)
             self._set_meta("codebook_sha256", codebook.sha256)
         return True
@@ -223,13 +227,18 @@ class Warehouse:
         estimates: pd.DataFrame,
         codebook: Codebook,
         flow_run_id: str | None,
+        note: str | None = None,
     ) -> tuple[int, ReleaseRow | None]:
         """Load a good file in one transaction: the release, its estimates, the
-        supersession of the previous version, and the recomputed changes."""
-        frame = estimates.loc[:, list(ESTIMATE_COLUMNS)].copy()
+        supersession of the previous version, and the recomputed changes.
+        `note` (e.g. how many respondents) goes into releases.message."""
+        optional = [c for c in OPTIONAL_ESTIMATE_COLUMNS if c in estimates.columns]
+        frame = estimates.loc[:, [*ESTIMATE_COLUMNS, *optional]].copy()
         with self.transaction():
             previous = self.current_release(year, kind)
             message = None if previous is None else f"supersedes release {previous.release_id} ({previous.file_name})"
+            if note:
+                message = note if message is None else f"{note}; {message}"
             row = self.con.execute(
                 "INSERT INTO releases (year, kind, file_name, sha256, rows, status, loaded_at, flow_run_id, message) "
                 "VALUES (?, ?, ?, ?, ?, 'loaded', now(), ?, ?) RETURNING release_id",
@@ -299,9 +308,12 @@ class Warehouse:
     def _refresh_changes(self, codebook: Codebook) -> None:
         from itip.stats import compute_changes  # statistics libraries load only when something changes
 
+        # From current_estimates: one figure per year (respondent-level wins), suppressed cells
+        # without a value (so no change reveals them), effective n where there is one.
         current = self.con.execute(
-            "SELECT e.release_id, e.source_row, e.indicator, e.survey, e.segment, e.answer, e.year, e.value, e.n, "
-            "e.qualifier FROM estimates e JOIN releases r ON r.release_id = e.release_id AND r.status = 'loaded'"
+            "SELECT release_id, source_row, indicator, survey, segment, answer, year, "
+            "CASE WHEN suppressed THEN NULL ELSE value END AS value, coalesce(n_effective, n) AS n, "
+            "qualifier FROM current_estimates"
         ).df()
         known = current[current["indicator"].isin(list(codebook.indicators))]
         changes = compute_changes(known, codebook.all_breaks())
@@ -482,7 +494,9 @@ class RespondentTable:
             return f"CAST({col} AS DOUBLE)"
         return f"TRY_CAST(replace(trim(CAST({col} AS VARCHAR)), ',', '.') AS DOUBLE)"
 
-    def _failing(self, condition: str, column: str, params: dict[str, object], limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+    def _failing(
+        self, condition: str, column: str, params: dict[str, object], limit: int
+    ) -> tuple[int, list[tuple[int, str | None]]]:
         """(how many rows fail, the first `limit` of them as (row, cell as text))."""
         where = f"FROM raw WHERE {condition}"
         count = self.con.execute(f"SELECT count(*) {where}", params).fetchone()
@@ -533,7 +547,8 @@ class RespondentTable:
     def values_of(self, column: str) -> list[str]:
         """Distinct codes of a column as text (for small vocabularies such as survey)."""
         text = self._text(column)
-        return [str(r[0]) for r in self.con.execute(f"SELECT DISTINCT {text} FROM raw WHERE {text} IS NOT NULL").fetchall()]
+        rows = self.con.execute(f"SELECT DISTINCT {text} FROM raw WHERE {text} IS NOT NULL").fetchall()
+        return [str(r[0]) for r in rows]
 
     def aggregate(
         self,
@@ -543,61 +558,64 @@ class RespondentTable:
         segments: list[tuple[str, dict[str, str]]],
         questions: list[tuple[str, list[int], list[list[int]]]],
     ) -> pd.DataFrame:
-        """Weighted sums per survey and segment, in one scan (GROUPING SETS).
+        """Weighted sums per survey and segment, in one scan.
 
         `survey` and each segment are (column, code -> id); `questions` are
-        (column, codes in the denominator, [codes counted, per share]). Returns one
-        row per grouping with `survey`, `variable` (segment column or NULL for all
-        respondents), `segment`, and per question i: n_i (unweighted answers),
-        sw_i (sum of weights), sw2_i (sum of squared weights), and per share j
-        swy_i_j (sum of weights of answers counted toward share j).
+        (column, codes in the denominator, [codes counted, per share]). DuckDB
+        groups once by survey and every segment variable together (a few dozen
+        groups); the sums are additive, so the totals per survey and per single
+        segment variable are added up from those groups here. Returns one row per
+        survey × (all respondents or one segment) with `survey`, `variable`
+        (segment column, NULL for all), `segment`, and per question i: n_i
+        (unweighted answers), sw_i (sum of weights), sw2_i (sum of squared
+        weights), and per share j swy_i_j (sum of weights counted toward share j).
         """
-        params: dict[str, object] = {}
 
-        def lookup(name: str, column: str, table: dict[str, str]) -> str:
-            params[f"{name}_k"] = [k.lower() for k in table]
-            params[f"{name}_v"] = list(table.values())
-            return f"list_extract(${name}_v::VARCHAR[], list_position(${name}_k::VARCHAR[], {self._text(column)}))"
+        def codes(values: list[int]) -> str:
+            # whole numbers from the codebook (checked when it is parsed), not from the file
+            return ", ".join(str(int(v)) for v in values) or "NULL"
 
-        select = [f"{lookup('survey', *survey)} AS _survey"]
+        def value(column: str) -> str:
+            return _ident(column) if self.types[column].startswith(_NUMERIC_TYPES) else self._number(column)
+
+        select = [f"{self._text(survey[0])} AS _survey"]
         select.append(f"{self._number(weight)} AS _w" if weight else "1.0 AS _w")
-        for i, (column, table) in enumerate(segments):
-            select.append(f"{lookup(f'seg{i}', column, table)} AS _seg{i}")
+        for i, (column, _) in enumerate(segments):
+            select.append(f"{self._text(column)} AS _seg{i}")
         aggs = []
         for i, (column, valid, shares) in enumerate(questions):
-            select.append(f"{self._number(column)} AS _q{i}")
-            params[f"valid{i}"] = [float(c) for c in valid]
-            ok = f"list_contains($valid{i}::DOUBLE[], _q{i})"
+            select.append(f"{value(column)} AS _q{i}")
+            ok = f"_q{i} IN ({codes(valid)})"
             aggs += [
-                f"count(*) FILTER (WHERE {ok}) AS n_{i}",
-                f"sum(_w) FILTER (WHERE {ok}) AS sw_{i}",
-                f"sum(_w * _w) FILTER (WHERE {ok}) AS sw2_{i}",
+                f"sum(CASE WHEN {ok} THEN 1 ELSE 0 END) AS n_{i}",
+                f"sum(CASE WHEN {ok} THEN _w END) AS sw_{i}",
+                f"sum(CASE WHEN {ok} THEN _w * _w END) AS sw2_{i}",
             ]
             for j, counted in enumerate(shares):
-                params[f"yes{i}_{j}"] = [float(c) for c in counted]
-                aggs.append(f"sum(_w) FILTER (WHERE list_contains($yes{i}_{j}::DOUBLE[], _q{i})) AS swy_{i}_{j}")
+                aggs.append(f"sum(CASE WHEN _q{i} IN ({codes(counted)}) THEN _w END) AS swy_{i}_{j}")
         seg_cols = [f"_seg{i}" for i in range(len(segments))]
-        sets = ["(_survey)"] + [f"(_survey, {c})" for c in seg_cols]
-        grouping = f"GROUPING({', '.join(seg_cols)})" if seg_cols else "0"
-        sql = (
-            f"WITH base AS (SELECT {', '.join(select)} FROM raw) "
-            f"SELECT _survey AS survey, {', '.join(seg_cols + [grouping + ' AS _g'] + aggs)} "
-            f"FROM base WHERE _survey IS NOT NULL GROUP BY GROUPING SETS ({', '.join(sets)})"
-        )
-        frame = self.con.execute(sql, params).df()
-        out = []
-        names = [c for c, _ in segments]
-        for i, name in enumerate(names):
-            part = frame[frame[f"_seg{i}"].notna() & (frame["_g"] == (2 ** len(names) - 1) - 2 ** (len(names) - 1 - i))]
-            out.append(part.assign(variable=name, segment=part[f"_seg{i}"]))
-        everyone = frame[frame["_g"] == 2 ** len(names) - 1] if names else frame
-        out.append(everyone.assign(variable=None, segment="all"))
-        result = pd.concat(out, ignore_index=True)
-        return result.drop(columns=[*seg_cols, "_g"])
+        keys = ["_survey", *seg_cols]
+        base = f"WITH base AS (SELECT {', '.join(select)} FROM raw)"
+        sql = f"{base} SELECT {', '.join(keys + aggs)} FROM base GROUP BY ALL"
+        raw_cells = self.con.execute(sql).df()
+        sums = [c for c in raw_cells.columns if c not in keys]
+        # codes -> ids on the few groups, not on every row
+        mapped = {"_survey": raw_cells["_survey"].map({k.lower(): v for k, v in survey[1].items()})}
+        for i, (_, table) in enumerate(segments):
+            mapped[f"_seg{i}"] = raw_cells[f"_seg{i}"].map({k.lower(): v for k, v in table.items()})
+        cells = pd.concat([pd.DataFrame(mapped), raw_cells[sums].astype("float64").fillna(0.0)], axis=1)
+        cells = cells[cells["_survey"].notna()]
+        out = [cells.groupby("_survey", as_index=False)[sums].sum().assign(variable=None, segment="all")]
+        for i, (column, _) in enumerate(segments):
+            part = cells[cells[f"_seg{i}"].notna()].groupby(["_survey", f"_seg{i}"], as_index=False)[sums].sum()
+            out.append(part.rename(columns={f"_seg{i}": "segment"}).assign(variable=column))
+        return pd.concat(out, ignore_index=True).rename(columns={"_survey": "survey"})
 
 
 def _memory_connection() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(":memory:", config=BASE_CONFIG)
+    con = duckdb.connect(":memory:", config=BASE_CONFIG)
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def csv_header(path: Path) -> list[str]:
@@ -631,7 +649,8 @@ def respondent_csv(path: Path, columns: dict[str, str], types: dict[str, str]) -
             )
         except duckdb.ConversionException:
             con.execute(
-                f"CREATE OR REPLACE TABLE raw AS SELECT {select} FROM read_csv($path, header = true, all_varchar = true)",
+                f"CREATE OR REPLACE TABLE raw AS SELECT {select} "
+                "FROM read_csv($path, header = true, all_varchar = true)",
                 {"path": str(path)},
             )
         yield RespondentTable(con, row_offset=2)

@@ -157,8 +157,10 @@ def store(
     rows: int,
     codebook: Codebook,
     flow_run_id: str | None,
+    note: str | None = None,
 ) -> FileOutcome:
-    """Load a good file or record a rejected one, each in one transaction."""
+    """Load a good file or record a rejected one, each in one transaction.
+    `note` is stored with a loaded release (e.g. the number of respondents)."""
     release = plan_.release
     name = release.path.name
     with write_snapshot(warehouse) as wh:
@@ -181,6 +183,7 @@ def store(
             estimates=estimates,
             codebook=codebook,
             flow_run_id=flow_run_id,
+            note=note,
         )
     status = LOADED if previous is None else SUPERSEDED
     message = _rows(len(estimates)) + ("" if previous is None else f"; replaces release {previous.release_id}")

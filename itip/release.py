@@ -25,6 +25,9 @@ from itip.staging import is_header, stage
 #: Published-figure release files: itip_<YEAR>.csv or itip_<YEAR>.xlsx.
 RELEASE_NAME = re.compile(r"^itip_(?P<year>\d{4})\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
 KIND = "published"
+#: Respondent-level files: itip_<YEAR>_respondents.csv, .xlsx or .sav (see itip.respondents).
+RESPONDENT_NAME = re.compile(r"^itip_(?P<year>\d{4})_respondents\.(?P<ext>csv|xlsx|sav)$", re.IGNORECASE)
+RESPONDENTS_KIND = "respondents"
 
 
 @dataclass(frozen=True)
@@ -48,17 +51,21 @@ def release_year(path: Path) -> int | None:
 
 
 def discover(raw_dir: Path) -> Discovery:
-    """Release files in raw/, oldest year first. Other files (notes, PDFs,
-    backups, respondent-level files) are ignored. Two files for one year are
-    both refused: which one is meant cannot be guessed."""
+    """Release files in raw/, oldest year first: published-figure files and
+    respondent-level files (kind `respondents`). Other files (notes, PDFs,
+    backups) are ignored. Two files of one kind for one year are both refused:
+    which one is meant cannot be guessed."""
     if not raw_dir.is_dir():
         return Discovery([], [Problem(str(raw_dir), None, None, "raw_dir", None, "release folder does not exist")])
-    by_year: dict[int, list[Path]] = {}
+    by_year: dict[tuple[int, str], list[Path]] = {}
     ignored: list[str] = []
     problems: list[Problem] = []
     root = raw_dir.resolve()
     for path in sorted(raw_dir.iterdir()):
-        year = release_year(path)
+        year, kind = release_year(path), KIND
+        respondents = RESPONDENT_NAME.match(path.name)
+        if respondents:
+            year, kind = int(respondents["year"]), RESPONDENTS_KIND
         if year is None or not (path.is_file() or path.is_symlink()):
             ignored.append(path.name)
             continue
@@ -74,9 +81,9 @@ def discover(raw_dir: Path) -> Discovery:
                 )
             )
             continue
-        by_year.setdefault(year, []).append(path)
+        by_year.setdefault((year, kind), []).append(path)
     releases = []
-    for year, paths in sorted(by_year.items()):
+    for (year, kind), paths in sorted(by_year.items()):
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
             for p in paths:
@@ -91,7 +98,7 @@ def discover(raw_dir: Path) -> Discovery:
                     )
                 )
             continue
-        releases.append(ReleaseFile(paths[0], year))
+        releases.append(ReleaseFile(paths[0], year, kind))
     return Discovery(releases, problems, ignored)
 
 

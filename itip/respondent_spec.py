@@ -184,31 +184,38 @@ def parse_respondent_spec(
         scale = scales.get(str(r.get("scale")))
         if scale is None:
             raise ItipError(f"{w}: unknown scale {r.get('scale')!r}")
-        columns = []
+        columns: list[tuple[int, str | None]] = []
         for first, name in sorted((r.get("columns") or {}).items()):
-            col = None if name is None else _name(name, w)
-            if col is not None and seen_columns.get(col, ind_id) != ind_id:
-                raise ItipError(f"{w}: column {col!r} is already used by {seen_columns[col]!r}")
-            if col is not None:
-                seen_columns[col] = ind_id
-            columns.append((int(first), col))
+            column: str | None = None if name is None else _name(name, w)
+            if column is not None and seen_columns.get(column, ind_id) != ind_id:
+                raise ItipError(f"{w}: column {column!r} is already used by {seen_columns[column]!r}")
+            if column is not None:
+                seen_columns[column] = ind_id
+            columns.append((int(first), column))
         if not columns:
             raise ItipError(f"{w}: needs columns (first year: column name)")
         raw_counts = r.get("counts")
         answer_ids = {a["id"] for a in e.get("answers") or []}
         if isinstance(raw_counts, dict):
-            counts = {str(k): _codes(v, f"{w}.counts.{k}") for k, v in raw_counts.items()}
+            counts: dict[str | None, tuple[int, ...]] = {
+                str(k): _codes(v, f"{w}.counts.{k}") for k, v in raw_counts.items()
+            }
             if set(counts) != answer_ids:
                 raise ItipError(f"{w}: counts must name each answer ({', '.join(sorted(answer_ids))})")
         else:
-            counts = {None: _codes(raw_counts, f"{w}.counts")}  # type: ignore[dict-item]
+            counts = {None: _codes(raw_counts, f"{w}.counts")}
         exclude = _codes(r["exclude"], f"{w}.exclude") if "exclude" in r else scale.missing
-        for answer, codes in counts.items():
-            stray = [c for c in codes if c not in scale.labels or c in exclude]
+        for answer, counted in counts.items():
+            stray = [c for c in counted if c not in scale.labels or c in exclude]
             if stray:
                 raise ItipError(f"{w}: counted codes {stray} for {answer or 'the share'} are not answers on {scale.id}")
         questions[ind_id] = Question(
-            ind_id, str(e["survey"]), scale.id, tuple(columns), counts, tuple(exclude)  # type: ignore[arg-type]
+            ind_id,
+            str(e["survey"]),
+            scale.id,
+            tuple(columns),
+            counts,
+            tuple(exclude),
         )
     spec = RespondentSpec(
         id_column=_name(cols.get("id", "respondent_id"), where),

@@ -29,13 +29,14 @@ def _exact(value: object, n: object, qualifier: object) -> bool:
         and not pd.isna(n)  # type: ignore[call-overload]
         and (qualifier is None or pd.isna(qualifier))  # type: ignore[call-overload]
         and 0 <= float(value) <= 100  # type: ignore[arg-type]
-        and int(n) > 0  # type: ignore[call-overload]
+        and float(n) > 0  # type: ignore[arg-type]
     )
 
 
 def wilson_interval(value: float, n: int) -> tuple[float, float]:
     """95 % Wilson interval for a share given in percent, returned in percent."""
     from statsmodels.stats.proportion import proportion_confint  # 1.5 s to import: only when needed
+
     low, high = proportion_confint(value / 100 * n, n, alpha=Z_LEVEL, method="wilson")
     return float(low) * 100, float(high) * 100
 
@@ -54,10 +55,12 @@ def intervals(df: pd.DataFrame) -> tuple[list[float | None], list[float | None]]
     return lows, highs
 
 
-def change_p_value(value1: float, n1: int, value2: float, n2: int) -> float | None:
+def change_p_value(value1: float, n1: float, value2: float, n2: float) -> float | None:
     """p-value of the two-sided pooled two-proportion z-test; None when undefined
-    (both shares 0 % or both 100 %: no variance, no test)."""
+    (both shares 0 % or both 100 %: no variance, no test). For respondent-level
+    estimates n is Kish's effective sample size, so the test allows for the weights."""
     from statsmodels.stats.proportion import proportions_ztest  # 1.5 s to import: only when needed
+
     counts = [value1 / 100 * n1, value2 / 100 * n2]
     pooled = sum(counts) / (n1 + n2)
     if pooled in (0.0, 1.0):
@@ -103,7 +106,7 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
                     and _exact(row.value, row.n, row.qualifier)
                     and _exact(p_value, p_n, p_qual)
                 ):
-                    p_val = change_p_value(p_value, int(p_n), float(row.value), int(row.n))  # type: ignore[call-overload]
+                    p_val = change_p_value(p_value, float(p_n), float(row.value), float(row.n))  # type: ignore[arg-type]
                 rec.update(
                     prev_year=p_year,
                     prev_value=p_value,
@@ -117,3 +120,18 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
     columns = ["release_id", "source_row", "prev_year", "prev_value", "change_pp", "change_p_value", "comparable"]
     result = pd.DataFrame.from_records(out, columns=columns)
     return result.rename(columns={"comparable": "comparable_with_prev"})
+
+
+def weighted_share_interval(share: Any, n_effective: Any) -> tuple[Any, Any]:
+    """95 % Wilson score interval of weighted shares (0-1), with Kish's effective
+    sample size in place of n (`proportion_confint(method="wilson")` on
+    count = share × n_eff, nobs = n_eff). Arrays in, arrays out, 0-1."""
+    import numpy as np
+    from statsmodels.stats.proportion import proportion_confint  # slow to import: only when needed
+
+    share = np.asarray(share, dtype=float)
+    n_eff = np.asarray(n_effective, dtype=float)
+    if share.size == 0:
+        return share.copy(), share.copy()
+    low, high = proportion_confint(share * n_eff, n_eff, alpha=Z_LEVEL, method="wilson")
+    return np.clip(np.asarray(low, dtype=float), 0, 1), np.clip(np.asarray(high, dtype=float), 0, 1)

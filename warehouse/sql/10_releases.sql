@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS releases (
 COMMENT ON TABLE releases IS 'One row per version of a release file that an ingest processed. At most one release per year and kind has status loaded: the current one, which trend reads.';
 COMMENT ON COLUMN releases.release_id IS 'Identifier of this file version; estimates and rejections refer to it.';
 COMMENT ON COLUMN releases.year IS 'Survey edition, from the file name.';
-COMMENT ON COLUMN releases.kind IS 'published: figures as published in the report and by partners.';
+COMMENT ON COLUMN releases.kind IS 'published: figures as published in the report and by partners; respondents: weighted estimates computed from a respondent-level file (itip_<YEAR>_respondents.*), whose respondent rows are never stored.';
 COMMENT ON COLUMN releases.file_name IS 'File name in raw/.';
 COMMENT ON COLUMN releases.sha256 IS 'SHA-256 of the file content; an unchanged hash means nothing to load.';
 COMMENT ON COLUMN releases.rows IS 'Data rows in the file (loaded rows for loaded releases).';

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS estimates (
 );
 COMMENT ON TABLE estimates IS 'One row per figure in a release file. History is kept: rows of superseded releases stay, trend shows only current ones.';
 COMMENT ON COLUMN estimates.release_id IS 'Release (file version) the figure came from.';
-COMMENT ON COLUMN estimates.source_row IS 'Row number in the release file, as a spreadsheet or editor shows it.';
+COMMENT ON COLUMN estimates.source_row IS 'Row number in the release file, as a spreadsheet or editor shows it; for respondent-level releases the number of the estimate within the release (no respondent row is stored).';
 COMMENT ON COLUMN estimates.year IS 'Survey edition.';
 COMMENT ON COLUMN estimates.survey IS 'organisations or citizens.';
 COMMENT ON COLUMN estimates.segment IS 'Respondent group: all, municipalities, state, age_16_24, age_67_plus, ...';
@@ -28,10 +28,13 @@ COMMENT ON COLUMN estimates.indicator IS 'Codebook indicator id.';
 COMMENT ON COLUMN estimates.answer IS 'Answer option (high/some/low) for published distributions; NULL for single shares.';
 COMMENT ON COLUMN estimates.question IS 'Question wording as given in the file, when it gave one.';
 COMMENT ON COLUMN estimates.value IS 'Percent 0-100; NULL when suppressed, missing or not applicable (never 0 for those).';
-COMMENT ON COLUMN estimates.value_status IS 'published, nil (SSB -, a true zero), suppressed (SSB :), missing (SSB ..) or not_applicable (SSB .).';
+COMMENT ON COLUMN estimates.value_status IS 'published, nil (SSB -, a true zero), suppressed (SSB :), missing (SSB ..) or not_applicable (SSB .); estimated for a weighted estimate from a respondent-level file.';
 COMMENT ON COLUMN estimates.qualifier IS 'below (i underkant av), above (i overkant av) or approx (ca., e.g. 9 av 10); NULL for exact figures.';
-COMMENT ON COLUMN estimates.n IS 'Respondents behind the figure, where published.';
+COMMENT ON COLUMN estimates.n IS 'Respondents behind the figure, where published; for respondent-level estimates the unweighted number of answers in the denominator (kept here even where trend suppresses a small cell).';
 COMMENT ON COLUMN estimates.ci_low IS 'Lower bound of the 95 % Wilson score interval, percent; NULL without n or with a qualifier.';
 COMMENT ON COLUMN estimates.ci_high IS 'Upper bound of the 95 % Wilson score interval, percent; NULL without n or with a qualifier.';
 COMMENT ON COLUMN estimates.source IS 'URL or citation of the publication the figure was taken from.';
 COMMENT ON COLUMN estimates.note IS 'Note from the release file.';
+-- Added for respondent-level releases; ADD COLUMN keeps warehouses built before it.
+ALTER TABLE estimates ADD COLUMN IF NOT EXISTS n_effective DOUBLE;
+COMMENT ON COLUMN estimates.n_effective IS 'Kish effective sample size (sum of weights)^2 / (sum of squared weights) of a respondent-level estimate; the interval and the test of change use it instead of n. NULL for published figures.';

@@ -1,0 +1,143 @@
+"""Respondent-level ingest at scale: the three figures of issue 3, each against a baseline measured in the same run.
+
+    .venv/bin/python bench/respondents.py [--respondents 1000000] [--years 20]   (or: make bench-respondents)
+
+1. one year of N respondents × 28 questions (CSV, written by `itip synth`) through
+   the real flow (`itip ingest`, a fresh process, against a running local Prefect
+   server as in production) vs a bare DuckDB `CREATE TABLE t AS SELECT * FROM
+   read_csv(...)` of the same file in a fresh process: wall-time and peak-memory
+   (RSS of the process and its children, from os.wait4) ratios;
+2. adding that year to a warehouse that already holds 20 years vs loading it into
+   an empty warehouse (wall time of `itip ingest`);
+3. `SELECT * FROM trend` on the 20-year warehouse at N a year vs at 1,000 a year
+   (median of 20 runs each, in this process, read-only connection).
+
+Not part of the test suite: timings on a shared machine are noisy. Record the
+output in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+BIN = Path(sys.executable).parent
+BARE = (
+    "import duckdb, sys\n"
+    "con = duckdb.connect(sys.argv[1])\n"
+    "con.execute('CREATE TABLE t AS SELECT * FROM read_csv(?)', [sys.argv[2]])\n"
+    "con.close()\n"
+)
+#: The data path alone: read, check and aggregate (no Prefect, no warehouse write, no report).
+LIBRARY = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from itip.codebook import load_codebook\n"
+    "from itip.respondents import check_respondents\n"
+    "r = check_respondents(Path(sys.argv[1]), load_codebook(), int(sys.argv[2]), b'k')\n"
+    "assert r.ok, r.problems[:3]\n"
+)
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB of the process and its waited-for children)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if status != 0:
+        sys.exit(f"failed ({status}): {' '.join(cmd)}\n{err[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def synth(years: str, respondents: int, out: Path, env: dict[str, str]) -> None:
+    cmd = [str(BIN / "itip"), "synth", "--years", years, "--respondents", str(respondents), "--out", str(out)]
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def ingest(raw: Path, warehouse: Path, env: dict[str, str]) -> tuple[float, float]:
+    return measure([str(BIN / "itip"), "ingest", "--raw", str(raw), "--warehouse", str(warehouse)], env)
+
+
+def trend_seconds(warehouse: Path, repeats: int = 20) -> float:
+    from itip.db import open_warehouse
+
+    times = []
+    with open_warehouse(warehouse, read_only=True) as wh:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            wh.con.execute("SELECT * FROM trend").fetchall()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--respondents", type=int, default=1_000_000)
+    parser.add_argument("--years", type=int, default=20, help="years already in the warehouse (figure 2 and 3)")
+    parser.add_argument("--port", type=int, default=4299)
+    args = parser.parse_args()
+    n, first = args.respondents, 2008
+    last = first + args.years - 1
+    new_year = last + 1
+    from flows.serve import local_server
+
+    with tempfile.TemporaryDirectory(prefix="itip-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = {
+            **os.environ,
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "ITIP_ID_KEY": "benchmark key",
+        }
+        one, hist, small = tmp / "one", tmp / "hist", tmp / "small"
+        print(f"writing synthetic files: 1 + {args.years} years at {n:,}, {args.years} years at 1,000 ...", flush=True)
+        synth(str(new_year), n, one, env)
+        synth(f"{first}-{last}", n, hist, env)
+        synth(f"{first}-{last}", 1000, small, env)
+        csv_file = one / f"itip_{new_year}_respondents.csv"
+        size_mb = csv_file.stat().st_size / 1e6
+        with local_server(tmp / "prefect", args.port) as url:
+            env["PREFECT_API_URL"] = url
+            env["PREFECT_HOME"] = str(tmp / "prefect")
+            ingest(small, tmp / "warmup.duckdb", env)  # first run migrates Prefect's database: not measured
+            base_wall, base_rss = measure([sys.executable, "-c", BARE, str(tmp / "bare.duckdb"), str(csv_file)], env)
+            flow_wall, flow_rss = ingest(one, tmp / "empty.duckdb", env)
+            lib_wall, lib_rss = measure([sys.executable, "-c", LIBRARY, str(csv_file), str(new_year)], env)
+            print("loading the history ...", flush=True)
+            hist_wall, _ = ingest(hist, tmp / "twenty.duckdb", env)
+            ingest(small, tmp / "twenty_small.duckdb", env)
+            shutil.copy(csv_file, hist / csv_file.name)
+            add_wall, add_rss = ingest(hist, tmp / "twenty.duckdb", env)
+        big_q, small_q = trend_seconds(tmp / "twenty.duckdb"), trend_seconds(tmp / "twenty_small.duckdb")
+        wh_mb = (tmp / "twenty.duckdb").stat().st_size / 1e6
+    print()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; file {size_mb:.0f} MB, {n:,} respondents")
+    print(f"1. ingest one year through the flow: {flow_wall:.1f} s, {flow_rss:.0f} MiB peak")
+    print(f"   bare DuckDB CREATE TABLE AS read_csv:  {base_wall:.1f} s, {base_rss:.0f} MiB peak")
+    print(
+        f"   ratio: wall {flow_wall / base_wall:.2f}x (target <= 1.3), "
+        f"memory {flow_rss / base_rss:.2f}x (target <= 1.5)"
+    )
+    print(f"   data path alone (read, check, aggregate; no Prefect, report or warehouse write): {lib_wall:.1f} s, "
+          f"{lib_rss:.0f} MiB; ratio wall {lib_wall / base_wall:.2f}x, memory {lib_rss / base_rss:.2f}x")  # fmt: skip
+    print(f"2. add year {new_year} to {args.years} loaded years: {add_wall:.1f} s ({add_rss:.0f} MiB); into an empty "
+          f"warehouse: {flow_wall:.1f} s; ratio {add_wall / flow_wall:.2f}x (target <= 1.2)")  # fmt: skip
+    print(f"   (loading the {args.years} years in one run took {hist_wall:.0f} s; warehouse file {wh_mb:.1f} MB)")
+    print(f"3. trend query, {args.years} years: {big_q * 1000:.1f} ms at {n:,}/year, {small_q * 1000:.1f} ms at "
+          f"1,000/year; ratio {big_q / small_q:.2f}x (target <= 2)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

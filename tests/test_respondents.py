@@ -1,0 +1,198 @@
+"""Respondent-level files: weighted estimates, intervals and tests of change, through the real flow."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from flows.ingest import ingest
+from itip import ingest as lib
+from itip.respondents import check_respondents
+from tests.conftest import REPO, write
+
+HEADER = (
+    "respondent_id,survey,sector,size_class,kommunenummer,age_group,weight,q_tillit_opplysninger,q_gevinster_realisert"
+)
+
+
+def wilson_reference(p: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval written out by hand (Wilson 1927), independent of statsmodels."""
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def citizens(year: int, answers: list[tuple[int, float]], start: int = 1) -> str:
+    """A respondent file of citizens answering the 2021+ trust question: (code, weight) per respondent."""
+    rows = [HEADER]
+    for i, (code, weight) in enumerate(answers, start=start):
+        rows.append(f"R{year}-{i:06d},citizens,,,,{1 + i % 4},{weight},{code},")
+    return "\n".join(rows) + "\n"
+
+
+def trend_rows(wh: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(wh), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_weighted_share_effective_n_and_interval_match_a_hand_computation(tmp_path: Path, codebook) -> None:
+    """Share = Σw·y/Σw, n_eff = (Σw)²/Σw², Wilson on n_eff; 'vet ikke' (8) and not asked (9) leave the denominator."""
+    answers = [(5, 1.0), (4, 2.0), (3, 0.5), (2, 1.5), (1, 1.0), (8, 3.0), (9, 1.0), (3, 1.0), (1, 2.0), (4, 0.5)]
+    path = write(tmp_path, "itip_2024_respondents.csv", citizens(2024, answers))
+    result = check_respondents(path, codebook, 2024, b"test-key")
+    assert result.ok, result.problems
+    row = result.estimates.query("indicator == 'trust_personal_data_safe' and segment == 'all'").iloc[0]
+    codes = np.array([c for c, _ in answers])
+    w = np.array([w for _, w in answers])
+    valid = codes <= 5  # 8 and 9 leave the denominator
+    yes = np.isin(codes, [3, 4, 5])  # 'noen eller høy grad' counts toward the share
+    share = (w * (yes & valid)).sum() / w[valid].sum()
+    n_eff = w[valid].sum() ** 2 / (w[valid] ** 2).sum()
+    low, high = wilson_reference(share, n_eff)
+    assert row["n"] == 8
+    assert row["value"] == pytest.approx(100 * share)
+    assert row["n_effective"] == pytest.approx(n_eff)
+    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(100 * low), pytest.approx(100 * high))
+    # organisations were not in the file: no organisation estimate at all, not a 0 %
+    assert set(result.estimates["survey"]) == {"citizens"}
+
+
+def test_equal_weights_give_the_unweighted_share_and_n_eff_equal_to_n(tmp_path: Path, codebook) -> None:
+    answers = [(4, 1.0)] * 30 + [(1, 1.0)] * 70
+    result = check_respondents(
+        write(tmp_path, "itip_2024_respondents.csv", citizens(2024, answers)), codebook, 2024, b"k"
+    )
+    row = result.estimates.query("indicator == 'trust_personal_data_safe' and segment == 'all'").iloc[0]
+    assert (row["value"], row["n"], row["n_effective"]) == (pytest.approx(30.0), 100, pytest.approx(100.0))
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_hand_checked_significance_of_a_change(tmp_path: Path) -> None:
+    """50 % of 1,000 in 2024 and 45 % of 1,000 in 2025 (weights 1): pooled p = 0.475,
+    SE = sqrt(0.475·0.525·(1/1000 + 1/1000)) = 0.022332, z = -0.05/0.022332 = -2.2389,
+    two-sided p = 2·(1 - Φ(2.2389)) = 0.0252: a significant fall of 5 points."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write(raw, "itip_2024_respondents.csv", citizens(2024, [(4, 1.0)] * 500 + [(2, 1.0)] * 500))
+    write(raw, "itip_2025_respondents.csv", citizens(2025, [(5, 1.0)] * 450 + [(1, 1.0)] * 550))
+    wh = tmp_path / "itip.duckdb"
+    outcomes = ingest(raw_dir=raw, warehouse=wh)
+    assert [o.status for o in outcomes] == [lib.LOADED, lib.LOADED], [o.problems for o in outcomes]
+    [(value, n, change, p, comparable, kind)] = trend_rows(
+        wh,
+        "SELECT value, n, change_pp, change_p_value, comparable_with_prev, kind FROM trend "
+        "WHERE indicator = 'trust_personal_data_safe' AND segment = 'all' AND year = 2025",
+    )
+    assert (value, n, change, comparable, kind) == (pytest.approx(45.0), 1000, pytest.approx(-5.0), True, "respondents")
+    assert p == pytest.approx(0.0252, abs=5e-4)
+    z = -0.05 / math.sqrt(0.475 * 0.525 * (2 / 1000))
+    assert p == pytest.approx(2 * scipy_stats.norm.sf(abs(z)))
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_bad_file_is_rejected_whole_with_every_problem_while_others_load(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write(raw, "itip_2024_respondents.csv", citizens(2024, [(4, 1.0)] * 20))
+    bad = [
+        HEADER,
+        "R2025-000001,citizens,,,,1,1,4,",
+        "R2025-000001,citizens,,,,2,1,4,",  # row 3: id repeats row 2
+        "R2025-000003,innbyggerne,,,,1,1,4,",  # row 4: unknown survey
+        "R2025-000004,citizens,,,,1,-2,4,",  # row 5: weight not positive
+        "R2025-000005,citizens,,,,1,1,7,",  # row 6: 7 is not on the scale
+        "R2025-000006,organisations,2,9,301,,1,,4",  # row 7: size class 9, kommunenummer without leading zero
+        "R2025-000007,citizens,,,,1,1,x,",  # row 8: not a code
+    ]
+    write(raw, "itip_2025_respondents.csv", "\n".join(bad) + "\n")
+    wh = tmp_path / "itip.duckdb"
+    outcomes = {o.file: o for o in ingest(raw_dir=raw, warehouse=wh)}
+    assert outcomes["itip_2024_respondents.csv"].status == lib.LOADED
+    rejected = outcomes["itip_2025_respondents.csv"]
+    assert rejected.status == lib.REJECTED
+    where = {(p.row, p.column, p.check) for p in rejected.problems}
+    assert where >= {
+        (2, "respondent_id", "id_duplicate"),
+        (3, "respondent_id", "id_duplicate"),
+        (4, "survey", "survey_known"),
+        (5, "weight", "weight_positive"),
+        (6, "q_tillit_opplysninger", "answer_code"),
+        (7, "size_class", "segment_code"),
+        (7, "kommunenummer", "format"),
+        (8, "q_tillit_opplysninger", "answer_number"),
+    }
+    assert all(p.file == "itip_2025_respondents.csv" for p in rejected.problems)
+    assert trend_rows(wh, "SELECT DISTINCT year FROM trend") == [(2024,)]
+    stored = trend_rows(wh, "SELECT count(*) FROM rejections WHERE file_name = 'itip_2025_respondents.csv'")
+    assert stored[0][0] == len(rejected.problems)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_small_cells_are_suppressed_in_trend_but_the_count_stays(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    # 40 citizens: age group 1 + i % 4 gives 10 per group; one group shrinks to 4 answers with 'vet ikke'
+    answers = [(4, 1.0) if (1 + i % 4) != 2 or i < 10 else (8, 1.0) for i in range(1, 41)]
+    write(raw, "itip_2024_respondents.csv", citizens(2024, answers))
+    wh = tmp_path / "itip.duckdb"
+    assert [o.status for o in ingest(raw_dir=raw, warehouse=wh)] == [lib.LOADED]
+    rows = trend_rows(
+        wh,
+        "SELECT segment, value, value_status, n, ci_low FROM trend "
+        "WHERE indicator = 'trust_personal_data_safe' ORDER BY segment",
+    )
+    shown = {seg: (value, status, n, low) for seg, value, status, n, low in rows}
+    small = [seg for seg, (_, status, _, _) in shown.items() if status == "suppressed"]
+    assert small == ["age_45_66"] or small == ["age_25_44"]
+    assert shown[small[0]][0] is None and shown[small[0]][2] is None and shown[small[0]][3] is None
+    kept = trend_rows(
+        wh,
+        f"SELECT n, value FROM estimates WHERE indicator = 'trust_personal_data_safe' AND segment = '{small[0]}'",
+    )
+    assert kept[0][0] < 10 and kept[0][1] == pytest.approx(100.0)
+    assert shown["all"][1] == "estimated"
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_respondent_estimate_wins_over_a_published_figure_for_the_same_year(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(REPO / "raw" / "itip_2020.csv", raw)
+    shutil.copy(REPO / "raw" / "itip_2021.csv", raw)
+    write(raw, "itip_2021_respondents.csv", citizens(2021, [(4, 1.0)] * 60 + [(1, 1.0)] * 40))
+    wh = tmp_path / "itip.duckdb"
+    assert {o.status for o in ingest(raw_dir=raw, warehouse=wh)} == {lib.LOADED}
+    rows = trend_rows(
+        wh,
+        "SELECT year, value, kind, prev_value FROM trend "
+        "WHERE indicator = 'trust_personal_data_safe' AND segment = 'all' ORDER BY year",
+    )
+    assert rows == [(2020, 50.0, "published", None), (2021, pytest.approx(60.0), "respondents", 50.0)]
+    # the published 47 % stays in estimates as history
+    assert trend_rows(
+        wh, "SELECT value FROM estimates WHERE indicator = 'trust_personal_data_safe' AND year = 2021 AND n IS NULL"
+    ) == [(47.0,)]
+    dupes = trend_rows(
+        wh,
+        "SELECT count(*) FROM (SELECT 1 FROM trend "
+        "GROUP BY indicator, survey, segment, answer, year HAVING count(*) > 1)",
+    )
+    assert dupes == [(0,)]
+
+
+def test_a_reworded_question_under_its_old_column_name_is_rejected(tmp_path: Path, codebook) -> None:
+    """In 2021 the trust question was reworded and got a new column; the old name is caught, not dropped."""
+    text = "respondent_id,survey,age_group,q_tillit_personvern\nR2021-000001,citizens,1,4\n"
+    result = check_respondents(write(tmp_path, "itip_2021_respondents.csv", text), codebook, 2021, b"k")
+    [problem] = result.problems
+    assert problem.column == "q_tillit_personvern" and "q_tillit_opplysninger" in problem.message
+    before = check_respondents(
+        write(tmp_path, "itip_2020_respondents.csv", text.replace("2021", "2020")), codebook, 2020, b"k"
+    )
+    assert before.ok and len(before.estimates) > 0

@@ -1,0 +1,64 @@
+-- current_estimates: the estimates trend and changes are built from: one per indicator, survey, segment, answer and year.
+CREATE OR REPLACE VIEW current_estimates AS
+WITH current AS (
+    SELECT e.*, r.kind
+    FROM estimates AS e
+    INNER JOIN releases AS r ON r.release_id = e.release_id AND r.status = 'loaded'
+),
+threshold AS (
+    SELECT coalesce(max(TRY_CAST(value AS INTEGER)), 10) AS min_cell_n FROM meta WHERE key = 'min_cell_n'
+)
+SELECT
+    c.release_id,
+    c.source_row,
+    c.year,
+    c.survey,
+    c.segment,
+    c.indicator,
+    c.answer,
+    c.question,
+    c.value,
+    c.value_status,
+    c.qualifier,
+    c.n,
+    c.n_effective,
+    c.ci_low,
+    c.ci_high,
+    c.source,
+    c.note,
+    c.kind,
+    (c.kind = 'respondents' AND c.n < t.min_cell_n) AS suppressed
+FROM current AS c
+CROSS JOIN threshold AS t
+WHERE NOT (
+    c.kind = 'published'
+    AND EXISTS (
+        SELECT 1 FROM current AS r
+        WHERE r.kind = 'respondents'
+            AND r.indicator = c.indicator
+            AND r.survey = c.survey
+            AND r.segment = c.segment
+            AND r.answer IS NOT DISTINCT FROM c.answer
+            AND r.year = c.year
+    )
+);
+COMMENT ON VIEW current_estimates IS 'Estimates of current (loaded) releases after precedence: where a respondent-level estimate and a published figure exist for the same indicator, survey, segment, answer and year, the respondent-level estimate is used and the published figure stays in estimates only. suppressed marks respondent-level cells with fewer respondents than meta.min_cell_n (codebook respondents.min_cell_n, default 10).';
+COMMENT ON COLUMN current_estimates.release_id IS 'Release the estimate came from.';
+COMMENT ON COLUMN current_estimates.source_row IS 'Row of the estimate in its release (see estimates.source_row).';
+COMMENT ON COLUMN current_estimates.year IS 'Survey edition.';
+COMMENT ON COLUMN current_estimates.survey IS 'organisations or citizens.';
+COMMENT ON COLUMN current_estimates.segment IS 'Respondent group.';
+COMMENT ON COLUMN current_estimates.indicator IS 'Codebook indicator id.';
+COMMENT ON COLUMN current_estimates.answer IS 'Answer option for distributions; NULL for single shares.';
+COMMENT ON COLUMN current_estimates.question IS 'Question wording (published) or column name (respondent-level).';
+COMMENT ON COLUMN current_estimates.value IS 'Percent, as stored in estimates (not yet suppressed; trend applies suppression).';
+COMMENT ON COLUMN current_estimates.value_status IS 'As in estimates.';
+COMMENT ON COLUMN current_estimates.qualifier IS 'below, above or approx; NULL for exact figures.';
+COMMENT ON COLUMN current_estimates.n IS 'Respondents (unweighted).';
+COMMENT ON COLUMN current_estimates.n_effective IS 'Kish effective sample size; NULL for published figures.';
+COMMENT ON COLUMN current_estimates.ci_low IS 'Lower 95 % Wilson bound, percent.';
+COMMENT ON COLUMN current_estimates.ci_high IS 'Upper 95 % Wilson bound, percent.';
+COMMENT ON COLUMN current_estimates.source IS 'Publication, or respondent file and method.';
+COMMENT ON COLUMN current_estimates.note IS 'Note from the release file.';
+COMMENT ON COLUMN current_estimates.kind IS 'published or respondents.';
+COMMENT ON COLUMN current_estimates.suppressed IS 'True for a respondent-level cell with n below the small-cell threshold: trend shows it as NULL with status suppressed.';
