@@ -37,23 +37,6 @@ READ_ONLY_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "lock_configuration": True,
 }
 
-ESTIMATE_COLUMNS = (
-    "source_row",
-    "year",
-    "survey",
-    "segment",
-    "indicator",
-    "answer",
-    "question",
-    "value",
-    "value_status",
-    "qualifier",
-    "n",
-    "ci_low",
-    "ci_high",
-    "source",
-    "note",
-)
 #: Estimate columns only some kinds of release have (respondent-level: n_effective).
 OPTIONAL_ESTIMATE_COLUMNS = ("n_effective",)
 
@@ -232,6 +215,8 @@ class Warehouse:
         """Load a good file in one transaction: the release, its estimates, the
         supersession of the previous version, and the recomputed changes.
         `note` (e.g. how many respondents) goes into releases.message."""
+        from schemas.models import ESTIMATE_COLUMNS  # Pandera: only when loading
+
         optional = [c for c in OPTIONAL_ESTIMATE_COLUMNS if c in estimates.columns]
         frame = estimates.loc[:, [*ESTIMATE_COLUMNS, *optional]].copy()
         with self.transaction():

@@ -15,6 +15,7 @@ import pandas as pd
 from itip import stats
 from itip.codebook import Codebook
 from itip.problems import Problem
+from schemas.models import ESTIMATE_COLUMNS
 
 
 def _blank(value: object) -> bool:
@@ -96,7 +97,7 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
                 "note": None if _blank(r.note) else str(r.note),
             }
         )
-    frame = pd.DataFrame.from_records(rows, columns=list(_COLUMNS))
+    frame = pd.DataFrame.from_records(rows, columns=list(ESTIMATE_COLUMNS))
     frame["year"] = frame["year"].astype("Int64")
     frame["n"] = frame["n"].astype("Int64")
     frame["value"] = frame["value"].astype("float64")
@@ -105,23 +106,5 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
     lows, highs = stats.intervals(frame)
     frame["ci_low"] = pd.Series(lows, dtype="float64")
     frame["ci_high"] = pd.Series(highs, dtype="float64")
-    return frame[list(_COLUMNS)], problems
+    return frame[list(ESTIMATE_COLUMNS)], problems
 
-
-_COLUMNS = (
-    "source_row",
-    "year",
-    "survey",
-    "segment",
-    "indicator",
-    "answer",
-    "question",
-    "value",
-    "value_status",
-    "qualifier",
-    "n",
-    "ci_low",
-    "ci_high",
-    "source",
-    "note",
-)

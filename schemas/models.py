@@ -116,3 +116,7 @@ class RespondentEstimate(pa.DataFrameModel):
     @classmethod
     def one_row_per_key(cls, df: pd.DataFrame) -> pd.Series:
         return ~df.duplicated(["year", "survey", "segment", "indicator", "answer"], keep=False)
+
+
+#: The columns of a published release's estimates, in the order of the Estimate model.
+ESTIMATE_COLUMNS = tuple(Estimate.to_schema().columns)
