@@ -158,7 +158,7 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
             typer.echo(f"{path}: no such file")
             failed = True
             continue
-        if RESPONDENT_NAME.match(path.name):
+        if RESPONDENT_NAME.fullmatch(path.name):
             failed = _check_respondents(path, codebook) or failed
             continue
         result = check_release(path, codebook)
@@ -180,7 +180,7 @@ def _check_respondents(path: Path, codebook: object) -> bool:
     from itip.release import RESPONDENT_NAME
     from itip.respondents import check_respondents
 
-    match = RESPONDENT_NAME.match(path.name)
+    match = RESPONDENT_NAME.fullmatch(path.name)
     assert match is not None
     result = check_respondents(path, codebook, int(match["year"]), load_key(default_warehouse()))  # type: ignore[arg-type]
     for warning in result.warnings:

@@ -107,4 +107,3 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
     frame["ci_low"] = pd.Series(lows, dtype="float64")
     frame["ci_high"] = pd.Series(highs, dtype="float64")
     return frame[list(ESTIMATE_COLUMNS)], problems
-

@@ -17,6 +17,18 @@ PREFECT_STATE = Path(os.environ.get("ITIP_PREFECT_STATE", PROJECT_ROOT / ".prefe
 #: Release files larger than this are rejected unread (published-figure files
 #: are a few kB; anything this large is a mistake or an attack).
 MAX_RELEASE_BYTES = int(os.environ.get("ITIP_MAX_RELEASE_BYTES", 20 * 1024 * 1024))
+#: Rows (title, blank and header rows included) and cells read from one release
+#: file before it is refused. They bound memory and time for what a few MB can
+#: hold (a million tiny cells, or thousands of duplicate rows that each name the
+#: others); a real edition has a few hundred figures.
+MAX_RELEASE_ROWS = int(os.environ.get("ITIP_MAX_RELEASE_ROWS", 10_000))
+MAX_RELEASE_CELLS = int(os.environ.get("ITIP_MAX_RELEASE_CELLS", 200_000))
+#: An .xlsx is a zip archive: it is refused unopened when its parts unpack to more
+#: than this in total, or when a part over 1 MB unpacks to more than this many
+#: times its packed size (zip bombs). A published-figure workbook unpacks to well
+#: under 1 MB and XML packs about 5-20 fold.
+MAX_XLSX_UNCOMPRESSED_BYTES = int(os.environ.get("ITIP_MAX_XLSX_UNCOMPRESSED_BYTES", 20 * 1024 * 1024))
+MAX_XLSX_COMPRESSION_RATIO = int(os.environ.get("ITIP_MAX_XLSX_COMPRESSION_RATIO", 100))
 
 
 def default_warehouse() -> Path:

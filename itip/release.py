@@ -23,10 +23,10 @@ from itip.staging import is_header, stage
 # a scheduled run that finds nothing new never loads them.
 
 #: Published-figure release files: itip_<YEAR>.csv or itip_<YEAR>.xlsx.
-RELEASE_NAME = re.compile(r"^itip_(?P<year>\d{4})\.(?P<ext>csv|xlsx)$", re.IGNORECASE)
+RELEASE_NAME = re.compile(r"itip_(?P<year>[0-9]{4})\.(?P<ext>csv|xlsx)", re.IGNORECASE | re.ASCII)
 KIND = "published"
 #: Respondent-level files: itip_<YEAR>_respondents.csv, .xlsx or .sav (see itip.respondents).
-RESPONDENT_NAME = re.compile(r"^itip_(?P<year>\d{4})_respondents\.(?P<ext>csv|xlsx|sav)$", re.IGNORECASE)
+RESPONDENT_NAME = re.compile(r"itip_(?P<year>[0-9]{4})_respondents\.(?P<ext>csv|xlsx|sav)", re.IGNORECASE | re.ASCII)
 RESPONDENTS_KIND = "respondents"
 
 
@@ -46,8 +46,23 @@ class Discovery:
 
 
 def release_year(path: Path) -> int | None:
-    m = RELEASE_NAME.match(path.name)
+    m = RELEASE_NAME.fullmatch(path.name)
     return int(m["year"]) if m else None
+
+
+def _link_refusal(path: Path, root: Path) -> str | None:
+    """Why a link in raw/ cannot be a release, or None. raw/ is the immutable input:
+    a link may only point at a regular file inside it (a dangling link, a loop or a
+    pipe would crash or block the run later)."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "is a link to a file that does not exist (or to itself)"
+    if root not in target.parents:
+        return "is a link to a file outside the release folder; copy the file in instead"
+    if not target.is_file():
+        return "is a link to something that is not a regular file"
+    return None
 
 
 def discover(raw_dir: Path) -> Discovery:
@@ -63,24 +78,17 @@ def discover(raw_dir: Path) -> Discovery:
     root = raw_dir.resolve()
     for path in sorted(raw_dir.iterdir()):
         year, kind = release_year(path), KIND
-        respondents = RESPONDENT_NAME.match(path.name)
+        respondents = RESPONDENT_NAME.fullmatch(path.name)
         if respondents:
             year, kind = int(respondents["year"]), RESPONDENTS_KIND
         if year is None or not (path.is_file() or path.is_symlink()):
             ignored.append(path.name)
             continue
-        if path.is_symlink() and root not in path.resolve().parents:
-            problems.append(
-                Problem(
-                    path.name,
-                    None,
-                    None,
-                    "symlink",
-                    None,
-                    "is a link to a file outside the release folder; copy the file in instead",
-                )
-            )
-            continue
+        if path.is_symlink():
+            refusal = _link_refusal(path, root)
+            if refusal:
+                problems.append(Problem(path.name, None, None, "symlink", None, refusal))
+                continue
         by_year.setdefault((year, kind), []).append(path)
     releases = []
     for (year, kind), paths in sorted(by_year.items()):

@@ -7,6 +7,7 @@ still run and the user sees every problem of the file at once.
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 import unicodedata
@@ -36,9 +37,15 @@ _BY_NAME = {name: col for col, names in HEADERS.items() for name in names}
 #: SSB's symbols for a value cell that holds no number, and the status stored.
 VALUE_SYMBOLS = {":": "suppressed", "..": "missing", "...": "missing", ".": "not_applicable", "-": "nil"}
 
-_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+# Digits are 0-9 only (re.ASCII): Python's \d and float() also take Arabic-Indic or
+# full-width digits, which no Norwegian publisher writes and a reader would not see as 47.
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$", re.ASCII)
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
-_COUNT = re.compile(r"\d{1,3}( \d{3})+|\d+")
+_COUNT = re.compile(r"\d{1,3}( \d{3})+|\d+", re.ASCII)
+_YEAR = re.compile(r"\d{4}", re.ASCII)
+#: Separators a row may have been written with (as in itip.reading).
+_SEPARATORS = ";\t,"
+_SPELLED = {";": "';'", ",": "','", "\t": "tab"}
 
 #: Largest plausible number of respondents (Norway has about 5.6 million people).
 MAX_N = 100_000_000
@@ -66,7 +73,7 @@ def parse_percent(text: str) -> tuple[float | None, str, str | None]:
     number = cleaned.removesuffix("%").rstrip()
     if not _NUMBER.match(number):
         return None, "invalid", "value is not a percentage (expected e.g. 47, 47 %, 36,4)"
-    value = float(number.replace(",", "."))
+    value = float(number.replace(",", ".")) + 0.0  # + 0.0: `-0` is 0, not -0.0
     if not math.isfinite(value):
         return None, "invalid", "value is not a finite number"
     return value, "published", None
@@ -86,6 +93,21 @@ def parse_count(text: str) -> tuple[int | None, str | None]:
     if n > MAX_N:
         return None, f"n is larger than any survey could have (at most {MAX_N:,})".replace(",", " ")
     return n, None
+
+
+def other_separator(cells: list[str], delimiter: str | None, width: int) -> str | None:
+    """The separator a short row was written with when it is not the file's: a
+    `,` row in a `;` file reads as one cell, and would otherwise be reported as
+    an unknown survey, an empty value and an empty source."""
+    if delimiter is None or len(cells) >= width:
+        return None
+    line = delimiter.join(cells)
+    for other in _SEPARATORS:
+        if other != delimiter:
+            split = next(csv.reader([line], delimiter=other), [])
+            if len(split) > len(cells) and len(split) >= width - 1:
+                return other
+    return None
 
 
 def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
@@ -129,6 +151,14 @@ def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
         problems.append(Problem(file, row, column, check, value, message))
 
     for number, cells in table.rows:
+        other = other_separator(cells, table.delimiter, width)
+        if other is not None:
+            message = (
+                f"row is separated by {_SPELLED[other]} but the file (header row {table.header_row}) by "
+                f"{_SPELLED.get(table.delimiter or '')}; use one separator throughout"
+            )
+            bad(number, None, "separator", None, message)
+            continue  # its cells are not the columns they would be read as
         if len(cells) > width and any(cells[width:]):
             bad(number, None, "row_width", None, f"row has {len(cells)} cells but the header has {width}")
         numbers.append(number)
@@ -144,10 +174,10 @@ def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
         if err:
             bad(number, "n", "n_format", text["n"][-1], err)
         counts.append(n)
-        year_text = _SPACES.sub("", text["year"][-1])
+        year_text = _SPACES.sub(" ", text["year"][-1]).strip()  # `20 20` is a typo, not 2020
         if year_text == "":
             years.append(file_year)
-        elif re.fullmatch(r"\d{4}", year_text):
+        elif _YEAR.fullmatch(year_text):
             years.append(int(year_text))
         else:
             bad(number, "year", "year_format", text["year"][-1], "year is not a four-digit year")

@@ -128,16 +128,23 @@ def _answers(codebook: Codebook | None, frame: pd.DataFrame, index: Any) -> str:
     return ", ".join(a.id for a in codebook.indicators[str(indicator)].answers) or "none: not a distribution"
 
 
-def _duplicate_rows(frame: pd.DataFrame) -> dict[int, list[int]]:
-    """For each row whose key repeats, the other rows with the same key."""
+#: How many other rows a duplicate's message names: a file with thousands of
+#: copies of one key would otherwise produce messages (and memory) quadratic in them.
+DUPLICATES_NAMED = 5
+
+
+def _duplicate_rows(frame: pd.DataFrame) -> dict[int, str]:
+    """For each row whose key repeats, the other rows with the same key (the first few)."""
     if not set(KEY) <= set(frame.columns):
         return {}
     keyed = frame[frame.duplicated(KEY, keep=False)]
-    groups: dict[int, list[int]] = {}
+    groups: dict[int, str] = {}
     for _, group in keyed.groupby(KEY, dropna=False):
         rows = [int(r) for r in group["source_row"]]
         for r in rows:
-            groups[r] = [o for o in rows if o != r]
+            others = [o for o in rows[: DUPLICATES_NAMED + 1] if o != r][:DUPLICATES_NAMED]
+            more = len(rows) - 1 - len(others)
+            groups[r] = ", ".join(str(o) for o in others) + (f" and {more:,} more" if more else "")
     return groups
 
 
@@ -167,7 +174,7 @@ def run_schema(
         row = int(rows.loc[index])
         column = CHECK_COLUMN.get(check, case.column)
         if check == "multiple_fields_uniqueness":
-            others = ", ".join(str(r) for r in duplicates.get(row, []))
+            others = duplicates.get(row, "")
             problems.add(Problem(file, row, None, "duplicate_key", None, MESSAGES[check].format(others=others)))
             continue
         value_text = _as_text(frame.at[index, column] if column in frame.columns else case.failure_case)
