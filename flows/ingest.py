@@ -100,6 +100,14 @@ def report_task(warehouse: Path, report_dir: Path, codebook: Codebook) -> Path:
     return report.path
 
 
+@task(name="parquet snapshot", cache_policy=NO_CACHE)
+def parquet_task(warehouse: Path) -> Path:
+    """Every table and view as Parquet beside the warehouse, for tools that read files, not databases."""
+    from itip.export import write_parquet_snapshot
+
+    return write_parquet_snapshot(warehouse)
+
+
 def _process_respondents(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
     """A respondent-level file: one task reads, checks and aggregates it; load stores the aggregates."""
     release = plan.release
@@ -138,7 +146,8 @@ def _ingest_locked(raw_dir: Path, warehouse: Path, codebook: Codebook) -> list[l
     """Everything that needs the warehouse to itself: one writer at a time."""
     logger = get_run_logger()
     with lib.ingest_lock(warehouse):
-        if lib.prepare(warehouse, codebook):
+        prepared = lib.prepare(warehouse, codebook)
+        if prepared:
             logger.info("schema and codebook applied to %s", warehouse)
         found = discover_task(raw_dir)
         failpoint("after_discover")
@@ -153,7 +162,22 @@ def _ingest_locked(raw_dir: Path, warehouse: Path, codebook: Codebook) -> list[l
             logger.info(outcome.line())
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
             outcomes.append(outcome)
+        _snapshot(warehouse, prepared, outcomes)
     return outcomes
+
+
+def _snapshot(warehouse: Path, prepared: bool, outcomes: list[lib.FileOutcome]) -> None:
+    """Refresh the Parquet snapshot (still under the ingest lock) when this run changed the
+    warehouse; a failure is logged and the files stay loaded. A run with nothing new writes nothing."""
+    changed = prepared or any(o.status in (lib.LOADED, lib.SUPERSEDED, lib.REJECTED) for o in outcomes)
+    if not changed or not warehouse.exists():
+        return
+    try:
+        path = parquet_task(warehouse)
+    except Exception as exc:
+        get_run_logger().error("Parquet snapshot not written: %s (retry with: itip export --format parquet)", exc)
+    else:
+        get_run_logger().info("Parquet snapshot written to %s", path)
 
 
 @flow(name="ingest", log_prints=False)

@@ -275,6 +275,47 @@ def sql(
         typer.echo(table_csv(columns, rows) if csv_out else table_text(columns, rows), nl=not csv_out)
 
 
+class ExportFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@app.command()
+def export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="parquet, csv or xlsx.")] = ExportFormat.parquet,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder to write into (default: export/ beside the warehouse).")
+    ] = None,
+    plain_csv: Annotated[
+        bool, typer.Option("--plain-csv", help="CSV for programs (`,`, decimal point, no BOM) instead of for Excel.")
+    ] = False,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Write every table and view of the warehouse as files, plus _columns with every column's description.
+
+    parquet: one .parquet per table and view (DuckDB, pandas, Power BI, Datasette);
+    csv: one .csv each, for Norwegian Excel (`;`, decimal comma, UTF-8 with BOM)
+    unless --plain-csv; xlsx: one workbook itip.xlsx with a sheet per table and view
+    and the column descriptions as notes on the header cells.
+
+    Example: itip export --format csv --out /tmp/itip-csv
+    """
+    from itip.export import export as export_files
+
+    wh_path = warehouse or default_warehouse()
+    target = out or wh_path.parent / "export"
+    if plain_csv and fmt is not ExportFormat.csv:
+        raise _fail("--plain-csv goes with --format csv", 2)
+    try:
+        written = export_files(wh_path, target, fmt.value, plain_csv=plain_csv)
+    except ItipError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{target}: cannot write the export: {exc.strerror or exc}") from None
+    typer.echo(f"{target}: {len(written)} file(s) ({fmt.value}{', plain' if plain_csv else ''})")
+
+
 class Lang(StrEnum):
     no = "no"
     en = "en"

@@ -23,10 +23,20 @@ from itip.failpoints import failpoint
 from itip.paths import SQL_DIR
 from itip.problems import ItipError, Problem
 
+#: The storage format new warehouse files are written in, chosen explicitly so that every
+#: DuckDB 1.x client (CLI, DBeaver, ODBC behind Excel and Power BI, older notebooks) opens
+#: them: "v1.0.0" writes storage version 64, which DuckDB 1.0 through 1.5 read. Without
+#: it a later DuckDB would write its own newest format and lock those clients out
+#: (issue 13: a file written by DuckDB 2.0 has version 69). An existing file keeps the
+#: version it was created with; tests/test_export.py opens the result with the newest
+#: DuckDB 1.x wheel.
+STORAGE_VERSION = "v1.0.0"
+
 #: Settings for every connection: nothing is fetched or loaded from the network.
 BASE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
+    "storage_compatibility_version": STORAGE_VERSION,
 }
 
 #: Settings for sessions that only read: no file access outside the warehouse
@@ -36,6 +46,9 @@ READ_ONLY_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": False,
     "lock_configuration": True,
 }
+
+#: Columns renamed in contract version 2 (docs/warehouse-changelog.md): old name, new name.
+_REJECTION_RENAMES = (("row", "source_row"), ("column", "source_column"), ("check", "check_id"))
 
 #: Estimate columns only some kinds of release have (respondent-level: n_effective).
 OPTIONAL_ESTIMATE_COLUMNS = ("n_effective",)
@@ -89,9 +102,23 @@ class Warehouse:
         if has_meta and has_meta[0] and self.get_meta("schema_sha256") == sha:
             return
         with self.transaction():
+            self._migrate()
             for path in schema_files():
                 self.con.execute(path.read_text(encoding="utf-8"))
             self._set_meta("schema_sha256", sha)
+
+    def _migrate(self) -> None:
+        """Bring a warehouse of an older contract version to this one before the SQL files run
+        (docs/warehouse-changelog.md). Names here are constants, never input."""
+        columns = {
+            str(r[0])
+            for r in self.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = 'rejections'"
+            ).fetchall()
+        }
+        for old, new in _REJECTION_RENAMES:
+            if old in columns and new not in columns:
+                self.con.execute(f'ALTER TABLE rejections RENAME COLUMN "{old}" TO {new}')
 
     def is_current(self, codebook_sha: str) -> bool:
         """True when schema and codebook applied to this file are the ones in this checkout."""
@@ -194,8 +221,8 @@ class Warehouse:
 
     def rejections(self, release_id: int) -> list[Problem]:
         rows = self.con.execute(
-            'SELECT file_name, "row", "column", "check", value, message FROM rejections '
-            'WHERE release_id = ? ORDER BY "row" NULLS FIRST, "column"',
+            "SELECT file_name, source_row, source_column, check_id, value, message FROM rejections "
+            "WHERE release_id = ? ORDER BY source_row NULLS FIRST, source_column",
             [release_id],
         ).fetchall()
         return [Problem(*r) for r in rows]
@@ -265,17 +292,17 @@ class Warehouse:
             [
                 {
                     "file_name": p.file,
-                    "row": p.row,
-                    "column": p.column,
-                    "check": p.check,
+                    "source_row": p.row,
+                    "source_column": p.column,
+                    "check_id": p.check,
                     "value": p.value,
                     "message": p.message,
                 }
                 for p in problems
             ],
-            columns=["file_name", "row", "column", "check", "value", "message"],
+            columns=["file_name", "source_row", "source_column", "check_id", "value", "message"],
         )
-        records["row"] = records["row"].astype("Int64")
+        records["source_row"] = records["source_row"].astype("Int64")
         with self.transaction():
             row = self.con.execute(
                 "INSERT INTO releases (year, kind, file_name, sha256, rows, status, loaded_at, flow_run_id, message) "
@@ -423,7 +450,8 @@ def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[object, ...]]
         try:
             cursor = wh.con.execute(sql)
         except duckdb.Error as exc:
-            raise ItipError(f"query failed: {str(exc).splitlines()[0]}") from None
+            # the whole message: DuckDB's hints ("Candidate bindings: ...", "LINE 1: ...") follow the first line
+            raise ItipError(f"query failed: {str(exc).strip()}") from None
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()

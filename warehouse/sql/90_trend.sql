@@ -19,6 +19,7 @@ SELECT
     c.comparable_with_prev,
     i.label_no,
     i.label_en,
+    i.topic,
     e.source,
     e.kind,
     e.release_id,
@@ -45,6 +46,7 @@ COMMENT ON COLUMN trend.change_p_value IS 'Two-sided two-proportion z-test p-val
 COMMENT ON COLUMN trend.comparable_with_prev IS 'False across a comparability break (e.g. the organisation survey population change); NULL without prev_year.';
 COMMENT ON COLUMN trend.label_no IS 'Norwegian indicator label.';
 COMMENT ON COLUMN trend.label_en IS 'English indicator label.';
+COMMENT ON COLUMN trend.topic IS 'Codebook topic of the indicator (e.g. trust, information_security), as in indicators.topic.';
 COMMENT ON COLUMN trend.source IS 'URL or citation of the publication.';
 COMMENT ON COLUMN trend.kind IS 'Kind of release the figure came from: published or respondents.';
 COMMENT ON COLUMN trend.release_id IS 'Release the figure came from (see releases).';

@@ -1,0 +1,51 @@
+-- latest: one row per indicator, survey, segment and answer: its newest figure with a value, and how old that is.
+CREATE OR REPLACE VIEW latest AS
+WITH survey_editions AS (
+    SELECT DISTINCT survey, year FROM trend
+),
+shown AS (
+    SELECT * FROM trend WHERE value IS NOT NULL
+),
+newest AS (
+    SELECT * FROM shown
+    QUALIFY row_number() OVER (PARTITION BY indicator, survey, segment, answer ORDER BY year DESC) = 1
+)
+SELECT
+    f.indicator,
+    f.survey,
+    f.segment,
+    f.answer,
+    f.topic,
+    f.year,
+    f.value,
+    f.qualifier,
+    f.value_status,
+    f.n,
+    f.ci_low,
+    f.ci_high,
+    (SELECT max(s.year) FROM survey_editions AS s WHERE s.survey = f.survey) AS newest_edition,
+    (SELECT count(*) FROM survey_editions AS s WHERE s.survey = f.survey AND s.year > f.year) AS age_editions,
+    f.label_no,
+    f.label_en,
+    f.source,
+    f.release_id
+FROM newest AS f;
+COMMENT ON VIEW latest IS 'The newest figure with a value per indicator, survey, segment and answer (one row each), with its age in editions of its survey: 0 means it is from the newest edition of that survey, 3 that three later editions did not publish it. Built from trend.';
+COMMENT ON COLUMN latest.indicator IS 'Codebook indicator id.';
+COMMENT ON COLUMN latest.survey IS 'organisations or citizens.';
+COMMENT ON COLUMN latest.segment IS 'Respondent group.';
+COMMENT ON COLUMN latest.answer IS 'Answer option for distributions; NULL for single shares.';
+COMMENT ON COLUMN latest.topic IS 'Codebook topic of the indicator.';
+COMMENT ON COLUMN latest.year IS 'Edition of the newest figure with a value (suppressed and missing figures are skipped).';
+COMMENT ON COLUMN latest.value IS 'Percent.';
+COMMENT ON COLUMN latest.qualifier IS 'below, above or approx; NULL for exact figures.';
+COMMENT ON COLUMN latest.value_status IS 'published, estimated or nil (only figures with a value are shown).';
+COMMENT ON COLUMN latest.n IS 'Respondents, where known.';
+COMMENT ON COLUMN latest.ci_low IS '95 % interval, lower bound, percent, where n is known.';
+COMMENT ON COLUMN latest.ci_high IS '95 % interval, upper bound, percent, where n is known.';
+COMMENT ON COLUMN latest.newest_edition IS 'Newest edition (year) of the survey that has any figure in trend.';
+COMMENT ON COLUMN latest.age_editions IS 'Number of editions of the survey after year that have figures: 0 = current.';
+COMMENT ON COLUMN latest.label_no IS 'Norwegian indicator label.';
+COMMENT ON COLUMN latest.label_en IS 'English indicator label.';
+COMMENT ON COLUMN latest.source IS 'URL or citation of the publication.';
+COMMENT ON COLUMN latest.release_id IS 'Release the figure came from (see releases).';
