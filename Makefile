@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck pytest clean browser bench-overhead bench-respondents serve
+.PHONY: help setup run test lint typecheck pytest clean browser duckdb1x bench-overhead bench-respondents serve
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,7 +50,16 @@ browser: ## Install Chromium for the browser test, if missing and apt is availab
 	  { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; } \
 	  || echo "browser: could not install chromium; the browser test will be skipped"; fi
 
-pytest: setup browser ## The test suite only
+# The newest DuckDB 1.x wheel from the package index in its own environment: the test
+# that 1.x clients open the warehouse and the Parquet files uses it (tests/test_export.py).
+DUCKDB1X := $(TOOLS)/duckdb1x
+$(DUCKDB1X)/bin/python: | $(UV)
+	$(UV) venv --quiet --python $(PYTHON) $(DUCKDB1X)
+	$(UV) pip install --quiet --python $(DUCKDB1X)/bin/python "duckdb>=1,<2"
+
+duckdb1x: $(DUCKDB1X)/bin/python ## Install the newest DuckDB 1.x into .tools/duckdb1x (for the compatibility test)
+
+pytest: setup browser duckdb1x ## The test suite only
 	$(BIN)/pytest
 
 test: lint typecheck pytest ## Lint, type check and the test suite

@@ -97,8 +97,8 @@ def _guard(frame: pd.DataFrame) -> pd.DataFrame:
 
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(lambda v: _safe(v) if isinstance(v, str) else v)
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(lambda v: _safe(v) if isinstance(v, str) else v).astype(object)
     return out
 
 

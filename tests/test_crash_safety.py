@@ -35,7 +35,7 @@ def state(path: Path) -> tuple[object, ...]:
                 "SELECT release_id, year, kind, file_name, sha256, rows, status FROM releases ORDER BY release_id"
             ).fetchall(),
             con.execute("SELECT * FROM estimates ORDER BY release_id, source_row").fetchall(),
-            con.execute("SELECT * FROM rejections ORDER BY release_id, row").fetchall(),
+            con.execute("SELECT * FROM rejections ORDER BY release_id, source_row").fetchall(),
             con.execute("SELECT * FROM trend ORDER BY release_id, indicator, segment, answer, year").fetchall(),
         )
 
