@@ -37,6 +37,7 @@ from matplotlib.ticker import FuncFormatter
 
 from itip.codebook import Answer, Codebook, Indicator, load_codebook
 from itip.db import open_warehouse
+from itip.dictionary import DICTIONARY_DIR, dictionary_link_html, write_dictionary
 
 LANGUAGES = ("no", "en")
 SIGNIFICANCE_LEVEL = 0.05
@@ -931,7 +932,9 @@ def render_html(cards: list[Card], data: ReportData, codebook: Codebook, lang: s
         f'<th scope="col">{esc(words["col_sha"])}</th><th scope="col">{esc(words["col_rows"])}</th>'
         f'<th scope="col">{esc(words["col_loaded"])}</th></tr></thead><tbody>{release_rows}</tbody></table>'
         + (f"<h2>{esc(words['breaks'])}</h2>{breaks_html}" if breaks_html else "")
-        + f"<p>{esc(words['method'])}</p></section>"
+        + f"<p>{esc(words['method'])}</p>"
+        + dictionary_link_html(lang)
+        + "</section>"
     )
     indicators = len({c.indicator.id for c in cards})
     built = built_at.astimezone(UTC)
@@ -1002,6 +1005,7 @@ def write_report(
     tmp = target.with_name(f".{HTML_NAME}.{os.getpid()}.tmp")
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, target)
+    write_dictionary(warehouse, out_dir / DICTIONARY_DIR, lang, report_link=f"../{HTML_NAME}")
     return Report(target, charts, cards, lang, built_at, _records(data.releases))
 
 
