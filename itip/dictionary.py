@@ -162,7 +162,12 @@ def write_dictionary(warehouse: Path, out_dir: Path, lang: str = "no", report_li
         docs = read_dictionary(wh.con)
     env = _environment()
     words = WORDS.get(lang, WORDS["en"])
-    common = {"words": words, "lang": "nb" if lang == "no" else "en", "report_link": report_link, "source": warehouse.name}
+    common = {
+        "words": words,
+        "lang": "nb" if lang == "no" else "en",
+        "report_link": report_link,
+        "source": warehouse.name,
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     pages = [(INDEX, env.get_template("dictionary_index.html.j2").render(docs=docs, **common))]
