@@ -51,7 +51,7 @@ browser: ## Install Chromium for the browser test, if missing and apt is availab
 	  || echo "browser: could not install chromium; the browser test will be skipped"; fi
 
 # The newest DuckDB 1.x wheel from the package index in its own environment: the test
-# that 1.x clients open the warehouse and the Parquet files uses it (tests/test_export.py).
+# that 1.x clients open the warehouse and the Parquet files uses it (tests/test_reach.py).
 DUCKDB1X := $(TOOLS)/duckdb1x
 $(DUCKDB1X)/bin/python: | $(UV)
 	$(UV) venv --quiet --python $(PYTHON) $(DUCKDB1X)

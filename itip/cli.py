@@ -223,29 +223,54 @@ def synth(
 @app.command()
 def trend(
     indicator: Annotated[str, typer.Argument(help="Indicator id from the codebook.")],
-    segment: Annotated[str | None, typer.Option("--segment", "-s", help="Only this segment.")] = None,
+    segment: Annotated[
+        str | None, typer.Option("--segment", "-s", help="Only this segment (id or a codebook alias such as alle).")
+    ] = None,
     warehouse: WarehouseOpt = None,
+    csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
     """Show one indicator's series: value, n, interval, change and comparability per year.
 
-    Example: itip trend trust_personal_data_safe --segment all
+    An unknown id is answered with the closest ids; --segment accepts the
+    spellings release files may use (alle, kommuner, statlige, ...).
+
+    Example: itip trend trust_personal_data_safe --segment alle
     """
+    from itip.codebook import load_codebook
     from itip.db import open_warehouse
-    from itip.render import table_text, trend_table
+    from itip.render import table_csv, table_text, trend_table
 
     try:
+        if segment is not None:
+            codebook = load_codebook()
+            resolved = codebook.resolve("segment", segment)
+            if resolved is None:
+                spellings = [s for key, e in codebook.segments.items() for s in [key, *(e.get("aliases") or [])]]
+                listing = "segments: " + ", ".join(codebook.segments)
+                raise _fail(f"unknown segment {segment!r}; {_closest(segment, spellings, listing)}")
+            segment = resolved
         with open_warehouse(warehouse or default_warehouse(), read_only=True) as wh:
             if not wh.has_indicator(indicator):
-                raise _fail(
-                    f'unknown indicator {indicator!r}; list them with: itip sql "SELECT indicator FROM indicators"'
-                )
+                listing = 'list them with: itip sql "SELECT indicator FROM indicators"'
+                raise _fail(f"unknown indicator {indicator!r}; {_closest(indicator, wh.indicator_ids(), listing)}")
             frame = wh.trend(indicator, segment)
     except ItipError as exc:
         raise _fail(str(exc)) from None
     if frame.empty:
         typer.echo(f"no figures for {indicator}" + (f" in segment {segment}" if segment else ""))
         return
-    typer.echo(table_text(*trend_table(frame)))
+    columns, rows = trend_table(frame)
+    typer.echo(table_csv(columns, rows) if csv_out else table_text(columns, rows), nl=not csv_out)
+
+
+def _closest(given: str, known: list[str], listing: str) -> str:
+    """`did you mean: a, b?` from the closest known names (rapidfuzz), else `listing`."""
+    from rapidfuzz import fuzz, process
+
+    found = process.extract(given.lower(), known, scorer=fuzz.WRatio, limit=3, score_cutoff=60)
+    if not found:
+        return listing
+    return "did you mean: " + ", ".join(str(match[0]) for match in found) + "?"
 
 
 @app.command()
@@ -273,6 +298,27 @@ def sql(
         raise _fail(str(exc)) from None
     if columns:
         typer.echo(table_csv(columns, rows) if csv_out else table_text(columns, rows), nl=not csv_out)
+
+
+@app.command()
+def shell(warehouse: WarehouseOpt = None) -> None:
+    """Interactive SQL on the read-only warehouse: one start-up, history and Tab completion.
+
+    Statements end with ';'. `.tables` lists tables and views, `.columns NAME`
+    their columns with comments, `.quit` or Ctrl-D leaves. The connection is the
+    one `itip sql` uses: it cannot write, read other files or change settings.
+    Piped input runs as a script; then the exit code is 1 if a statement failed.
+
+    Example: itip shell
+    """
+    from itip.shell import run_shell
+
+    try:
+        code = run_shell(warehouse or default_warehouse())
+    except ItipError as exc:
+        raise _fail(str(exc)) from None
+    if code:
+        raise typer.Exit(code)
 
 
 class ExportFormat(StrEnum):

@@ -28,7 +28,7 @@ from itip.problems import ItipError, Problem
 #: them: "v1.0.0" writes storage version 64, which DuckDB 1.0 through 1.5 read. Without
 #: it a later DuckDB would write its own newest format and lock those clients out
 #: (issue 13: a file written by DuckDB 2.0 has version 69). An existing file keeps the
-#: version it was created with; tests/test_export.py opens the result with the newest
+#: version it was created with; tests/test_reach.py opens the result with the newest
 #: DuckDB 1.x wheel.
 STORAGE_VERSION = "v1.0.0"
 
@@ -343,6 +343,9 @@ class Warehouse:
             "WHERE indicator = ? AND (? IS NULL OR segment = ?) ORDER BY segment, answer NULLS FIRST, year",
             [indicator, segment, segment],
         ).df()
+
+    def indicator_ids(self) -> list[str]:
+        return [str(r[0]) for r in self.con.execute("SELECT indicator FROM indicators ORDER BY indicator").fetchall()]
 
     def has_indicator(self, indicator: str) -> bool:
         row = self.con.execute("SELECT count(*) FROM indicators WHERE indicator = ?", [indicator]).fetchone()

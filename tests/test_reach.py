@@ -245,3 +245,102 @@ def test_rejection_columns_need_no_quoting_and_old_warehouses_are_migrated(tmp_p
     assert columns == ["release_id", "file_name", "source_row", "source_column", "check_id", "value", "message"]
     assert row == (7, "value", "value_range", "140")
     assert (problems[0].row, problems[0].column, problems[0].check) == (7, "value", "value_range")
+
+
+# --- exploring: itip sql, itip trend, itip shell -----------------------------------------------
+def test_sql_shows_duckdbs_whole_error_message(warehouse: Path) -> None:
+    result = runner.invoke(app, ["sql", "SELECT valu FROM trend", "--warehouse", str(warehouse)])
+    assert result.exit_code == 1
+    assert 'Referenced column "valu" not found' in result.output
+    assert 'Candidate bindings: "value"' in result.output
+    assert "LINE 1: SELECT valu FROM trend" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_trend_suggests_close_indicator_ids(warehouse: Path) -> None:
+    result = runner.invoke(app, ["trend", "trust", "--warehouse", str(warehouse)])
+    assert result.exit_code == 1
+    assert "unknown indicator 'trust'; did you mean: trust_personal_data_safe" in result.output
+    typo = runner.invoke(app, ["trend", "trust_personal_data_saf", "--warehouse", str(warehouse)])
+    assert "did you mean: trust_personal_data_safe" in typo.output
+
+
+def test_trend_accepts_segment_aliases_and_writes_csv(warehouse: Path) -> None:
+    by_alias = runner.invoke(app, ["trend", "trust_personal_data_safe", "-s", "alle", "--csv", "-w", str(warehouse)])
+    by_id = runner.invoke(app, ["trend", "trust_personal_data_safe", "-s", "all", "--csv", "-w", str(warehouse)])
+    assert by_alias.exit_code == 0, by_alias.output
+    assert by_alias.output == by_id.output
+    rows = list(csv.DictReader(by_alias.output.splitlines()))
+    assert [(r["year"], r["segment"], r["value"], r["change_pp"]) for r in rows] == [
+        ("2020", "all", "50", ""),
+        ("2021", "all", "47", "-3"),
+    ]
+    wrong = runner.invoke(app, ["trend", "trust_personal_data_safe", "-s", "kommunr", "-w", str(warehouse)])
+    assert wrong.exit_code == 1
+    assert "unknown segment 'kommunr'; did you mean: kommuner" in wrong.output
+
+
+def test_shell_runs_piped_statements_on_the_read_only_connection(warehouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "leak.csv"
+    script = (
+        ".columns latest\n"
+        "SELECT indicator, year\n  FROM latest WHERE indicator = 'trust_personal_data_safe' AND segment = 'all';\n"
+        "SELECT valu FROM trend;\n"
+        f"COPY trend TO '{out}';\n"
+        "SELECT 40 + 2 AS answer;\n"
+    )
+    result = runner.invoke(app, ["shell", "--warehouse", str(warehouse)], input=script)
+    assert result.exit_code == 1  # a statement failed
+    assert "age_editions" in result.output and "Number of editions" in result.output
+    assert "trust_personal_data_safe │ 2021" in result.output
+    assert 'Candidate bindings: "value"' in result.output
+    assert "file system operations are disabled" in result.output
+    assert "42" in result.output.split("answer")[-1], "the session goes on after errors"
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_shell_on_a_terminal_has_a_prompt_and_keeps_history(warehouse: Path, tmp_path: Path) -> None:
+    import pty
+    import select
+
+    history = tmp_path / "history"
+    env = {**os.environ, "ITIP_HISTORY": str(history), "TERM": "dumb"}
+    itip = REPO / ".venv" / "bin" / "itip"
+    main, replica = pty.openpty()
+    proc = subprocess.Popen(
+        [str(itip), "shell", "--warehouse", str(warehouse)], stdin=replica, stdout=replica, stderr=replica, env=env
+    )
+    os.close(replica)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 60) -> None:
+        nonlocal seen
+        import time
+
+        end = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < end:
+            ready, _, _ = select.select([main], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(main, 4096)
+                except OSError:
+                    return
+
+    try:
+        read_until(b"itip> ")
+        os.write(main, b"SELECT 40 + 2\n")
+        read_until(b"...> ")
+        os.write(main, b"  AS answer;\n")
+        read_until(b"(1 row)")
+        os.write(main, b".quit\n")
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+    text = seen.decode("utf-8", "replace")
+    assert "read-only" in text and "itip> " in text
+    assert "answer" in text and "42" in text and "(1 row)" in text
+    assert proc.returncode == 0
+    assert "AS answer;" in history.read_text(encoding="utf-8")

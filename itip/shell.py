@@ -1,0 +1,190 @@
+"""`itip shell`: an interactive SQL session on the locked-down read-only connection.
+
+One connection for the whole session, so the start-up is paid once instead of
+for every `itip sql`. On a terminal it uses readline (history kept between
+sessions, Tab completes SQL words, tables, views and columns); piped input is
+read statement by statement, so scripts work the same way. A failed statement
+prints DuckDB's whole message and the session goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+
+from itip.db import open_warehouse
+from itip.render import table_text
+
+PROMPT, MORE = "itip> ", "  ...> "
+#: Yielded for Ctrl-C at the prompt: drops the statement being typed, as in psql.
+CANCEL = "\x18"
+HELP = """Statements end with ';' and may span lines. Read-only: the warehouse, no other files.
+  .tables        tables and views with what they hold
+  .columns NAME  columns of a table or view with their comments
+  .help          this text
+  .quit          leave (also Ctrl-D)"""
+
+_KEYWORDS = (
+    "SELECT FROM WHERE GROUP BY ORDER HAVING LIMIT JOIN LEFT INNER ON USING AS AND OR NOT NULL IS IN "
+    "DISTINCT COUNT SUM AVG MIN MAX CASE WHEN THEN ELSE END WITH DESCRIBE SUMMARIZE"
+).split()
+
+
+def history_file() -> Path:
+    """Where readline keeps the session history: $ITIP_HISTORY, else the XDG state folder."""
+    if os.environ.get("ITIP_HISTORY"):
+        return Path(os.environ["ITIP_HISTORY"])
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "itip" / "history"
+
+
+def statements(lines: Iterable[str]) -> Iterator[str]:
+    """Complete statements (ending with ';') and dot-commands from lines as they come."""
+    buffer: list[str] = []
+    for line in lines:
+        if line == CANCEL:
+            buffer = []
+            continue
+        stripped = line.strip()
+        if not buffer and stripped.startswith("."):
+            yield stripped
+            continue
+        if not stripped and not buffer:
+            continue
+        buffer.append(line.rstrip("\n"))
+        if stripped.endswith(";"):
+            yield "\n".join(buffer)
+            buffer = []
+    if buffer and "\n".join(buffer).strip():
+        yield "\n".join(buffer)
+
+
+class Session:
+    def __init__(self, con: duckdb.DuckDBPyConnection, out: TextIO):
+        self.con = con
+        self.out = out
+        self.failed = 0
+
+    def names(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT DISTINCT table_name FROM duckdb_columns() WHERE schema_name = 'main' AND NOT internal "
+            "UNION SELECT DISTINCT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND NOT internal"
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows)
+
+    def _print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def run(self, statement: str) -> bool:
+        """Run one statement or dot-command; False when the session should end."""
+        if statement.startswith("."):
+            return self._dot(statement)
+        try:
+            cursor = self.con.execute(statement)
+            columns = [d[0] for d in cursor.description] if cursor.description else []
+            rows = cursor.fetchall() if columns else []
+        except duckdb.Error as exc:
+            self.failed += 1
+            self._print(f"error: {str(exc).strip()}")
+            return True
+        if columns:
+            self._print(table_text(columns, rows))
+            self._print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+        return True
+
+    def _dot(self, command: str) -> bool:
+        name, _, arg = command.partition(" ")
+        if name in (".quit", ".exit", ".q"):
+            return False
+        if name == ".help":
+            self._print(HELP)
+        elif name == ".tables":
+            rows = self.con.execute(
+                "SELECT table_name, 'table', comment FROM duckdb_tables() WHERE schema_name = 'main' AND NOT internal "
+                "AND table_name <> 'meta' UNION ALL SELECT view_name, 'view', comment FROM duckdb_views() "
+                "WHERE schema_name = 'main' AND NOT internal ORDER BY 2, 1"
+            ).fetchall()
+            self._print(table_text(["name", "kind", "what it holds"], rows))
+        elif name == ".columns" and arg.strip():
+            rows = self.con.execute(
+                "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE schema_name = 'main' "
+                "AND table_name = ? ORDER BY column_index",
+                [arg.strip()],
+            ).fetchall()
+            if rows:
+                self._print(table_text(["column", "type", "meaning"], rows))
+            else:
+                self.failed += 1
+                self._print(f"error: no table or view {arg.strip()!r} (see .tables)")
+        else:
+            self.failed += 1
+            self._print(f"error: unknown command {command!r} (see .help)")
+        return True
+
+
+def _completer(words: list[str]) -> Callable[[str, int], str | None]:
+    def complete(text: str, state: int) -> str | None:
+        lower = text.lower()
+        matches = [w for w in words if w.lower().startswith(lower)]
+        return matches[state] if state < len(matches) else None
+
+    return complete
+
+
+def _interactive_lines(session: Session) -> Iterator[str]:
+    """Lines typed at the terminal, with readline history and completion."""
+    import readline
+
+    history = history_file()
+    try:
+        history.parent.mkdir(parents=True, exist_ok=True)
+        readline.read_history_file(history)
+    except OSError:
+        pass
+    readline.set_completer(_completer(_KEYWORDS + [k.lower() for k in _KEYWORDS] + session.names()))
+    readline.set_completer_delims(" \t\n,;()=<>.'\"")
+    readline.parse_and_bind("tab: complete")
+    pending = False
+    try:
+        while True:
+            try:
+                line = input(MORE if pending else PROMPT)
+            except EOFError:
+                print()
+                return
+            except KeyboardInterrupt:
+                print()
+                pending = False
+                yield CANCEL
+                continue
+            stripped = line.strip()
+            pending = bool(stripped) and not stripped.endswith(";") and not (not pending and stripped.startswith("."))
+            yield line
+    finally:
+        try:
+            readline.set_history_length(1000)
+            readline.write_history_file(history)
+        except OSError:
+            pass
+
+
+def run_shell(warehouse: Path, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+    """The session; its exit code: 0, or 1 when a statement failed in piped input."""
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+    interactive = stdin.isatty() and out.isatty()
+    with open_warehouse(warehouse, read_only=True) as wh:
+        session = Session(wh.con, out)
+        if interactive:
+            session._print(f"itip shell on {warehouse} (read-only). .help for help, .quit or Ctrl-D to leave.")
+        lines = _interactive_lines(session) if interactive else iter(stdin)
+        for statement in statements(lines):
+            if not session.run(statement):
+                break
+    return 1 if session.failed and not interactive else 0
