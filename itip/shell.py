@@ -29,11 +29,6 @@ HELP = """Statements end with ';' and may span lines. Read-only: the warehouse, 
   .help          this text
   .quit          leave (also Ctrl-D)"""
 
-_KEYWORDS = (
-    "SELECT FROM WHERE GROUP BY ORDER HAVING LIMIT JOIN LEFT INNER ON USING AS AND OR NOT NULL IS IN "
-    "DISTINCT COUNT SUM AVG MIN MAX CASE WHEN THEN ELSE END WITH DESCRIBE SUMMARIZE"
-).split()
-
 
 def history_file() -> Path:
     """Where readline keeps the session history: $ITIP_HISTORY, else the XDG state folder."""
@@ -71,9 +66,11 @@ class Session:
         self.failed = 0
 
     def names(self) -> list[str]:
+        """What Tab completes: tables, views, columns and DuckDB's SQL keywords."""
         rows = self.con.execute(
             "SELECT DISTINCT table_name FROM duckdb_columns() WHERE schema_name = 'main' AND NOT internal "
-            "UNION SELECT DISTINCT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND NOT internal"
+            "UNION SELECT DISTINCT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND NOT internal "
+            "UNION SELECT upper(keyword_name) FROM duckdb_keywords()"
         ).fetchall()
         return sorted(str(r[0]) for r in rows)
 
@@ -147,7 +144,7 @@ def _interactive_lines(session: Session) -> Iterator[str]:
         readline.read_history_file(history)
     except OSError:
         pass
-    readline.set_completer(_completer(_KEYWORDS + [k.lower() for k in _KEYWORDS] + session.names()))
+    readline.set_completer(_completer(session.names()))
     readline.set_completer_delims(" \t\n,;()=<>.'\"")
     readline.parse_and_bind("tab: complete")
     pending = False
