@@ -42,6 +42,14 @@ from itip.dictionary import DICTIONARY_DIR, dictionary_link_html, write_dictiona
 LANGUAGES = ("no", "en")
 SIGNIFICANCE_LEVEL = 0.05
 HTML_NAME = "index.html"
+
+#: A key figure this many editions (or more) older than the newest edition of its survey
+#: is marked as not current on its card and never listed among the latest changes.
+STALE_EDITIONS = 2
+STALE_TEXT = {
+    "no": "Ikke oppdatert: tall fra {year}, {age} utgaver eldre enn {newest}",
+    "en": "Not current: figure from {year}, {age} editions older than {newest}",
+}
 CHART_DIR = "charts"
 
 #: The page's own words, in both languages. Labels of indicators, topics,
@@ -238,6 +246,28 @@ class Card:
     breaks: list[tuple[int, str]]  # (year, reason) within the chart's span
     span: tuple[int, int] | None
     chart: str | None = None  # path relative to the HTML file
+    editions: tuple[int, ...] = ()  # years with figures in the indicator's survey
+
+    @property
+    def crossed_breaks(self) -> list[tuple[int, str]]:
+        """Breaks the series itself crosses (figures on both sides): only these get a badge,
+        a line in the chart and a note; a series wholly on one side is comparable within itself."""
+        years = [p.year for p in self.points if p.published]
+        return [(y, r) for y, r in self.breaks if years and min(years) < y <= max(years)]
+
+    @property
+    def age_editions(self) -> int | None:
+        """How many later editions of the survey there are than the latest figure: 0 = current."""
+        latest = self.latest
+        if latest is None or not self.editions:
+            return None
+        return sum(1 for year in self.editions if year > latest.year)
+
+    @property
+    def stale(self) -> bool:
+        """A key figure too old to be shown as current (STALE_EDITIONS or more editions behind)."""
+        age = self.age_editions
+        return age is not None and age >= STALE_EDITIONS
 
     @property
     def key(self) -> str:
@@ -360,8 +390,10 @@ def build_cards(data: ReportData, codebook: Codebook) -> list[Card]:
     files = {int(r["release_id"]): str(r["file_name"]) for r in _records(data.releases)}
     trend = data.trend
     spans: dict[str, tuple[int, int]] = {}
+    editions: dict[str, tuple[int, ...]] = {}
     for survey, years in trend.groupby("survey")["year"]:
         spans[str(survey)] = (int(years.min()), int(years.max()))
+        editions[str(survey)] = tuple(sorted(int(y) for y in years.unique()))
     breaks: dict[str, list[tuple[int, str]]] = {}
     for brk in _records(data.breaks):
         breaks.setdefault(str(brk["indicator"]), []).append((int(brk["year"]), str(brk["reason"])))
@@ -380,7 +412,7 @@ def build_cards(data: ReportData, codebook: Codebook) -> list[Card]:
         )
         found = series.get(ind.id, {})
         if not found:
-            cards.append(Card(ind.topic, ind, None, None, [], own_breaks, span))
+            cards.append(Card(ind.topic, ind, None, None, [], own_breaks, span, editions=editions.get(ind.survey, ())))
             continue
         answers = {a.id: a for a in ind.answers}
         answer_rank = {a: i for i, a in enumerate(answers)}
@@ -397,7 +429,8 @@ def build_cards(data: ReportData, codebook: Codebook) -> list[Card]:
             records = sorted(found[(segment, answer)], key=lambda r: int(r["year"]))
             points = [_point(rec, files) for rec in records]
             answer_obj = None if answer is None else answers.get(answer, Answer(answer, answer, answer))
-            cards.append(Card(ind.topic, ind, segment, answer_obj, points, own_breaks, span))
+            survey_editions = editions.get(ind.survey, ())
+            cards.append(Card(ind.topic, ind, segment, answer_obj, points, own_breaks, span, editions=survey_editions))
     return cards
 
 
@@ -476,7 +509,10 @@ def _runs(card: Card) -> list[list[Point]]:
                 runs.append(current)
             current = []
             continue
-        if current and any(current[-1].year < year <= point.year for year, _ in card.breaks):
+        if current and (
+            point.year - current[-1].year > 1  # a missing year is a gap, not a line
+            or any(current[-1].year < year <= point.year for year, _ in card.breaks)
+        ):
             runs.append(current)
             current = []
         current.append(point)
@@ -508,7 +544,7 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color("#8c959f")
 
-    for year, _reason in card.breaks:
+    for year, _reason in card.crossed_breaks:
         x = year - 0.5
         ax.axvline(x, color=BREAK, linestyle=(0, (4, 3)), linewidth=1.2)
         right_side = x < (first + last) / 2
@@ -597,7 +633,7 @@ def chart_alt(card: Card, codebook: Codebook, lang: str) -> str:
     text = words["chart_alt"].format(
         label=_card_label(card, lang), segment=_segment_label(card, codebook, lang), points=points
     )
-    for year, _ in card.breaks:
+    for year, _ in card.crossed_breaks:
         text += " " + words["chart_alt_break"].format(year=year)
     return text
 
@@ -629,6 +665,7 @@ section.topic h2{font-size:1.35rem;margin:30px 0 12px;padding-bottom:6px;border-
 .tags{display:flex;flex-wrap:wrap;gap:6px;font-size:.75rem}
 .tag{background:#eaeef2;color:#424a53;border-radius:4px;padding:1px 7px}
 .tag.break{background:#fff8c5;color:#7d4e00;border:1px solid #d4a72c;cursor:help}
+.tag.stale{background:#ffebe9;color:#82071e;border:1px solid #ff8182}
 .figure{display:flex;align-items:baseline;gap:10px;flex-wrap:wrap}
 .value{font-size:2.3rem;font-weight:700;color:#1f2328;white-space:nowrap;letter-spacing:-.02em}
 .value.status{font-size:1.4rem;color:#57606a;font-style:italic}
@@ -801,7 +838,7 @@ def _table_html(card: Card, lang: str) -> str:
         cells += [f"<td>{esc(comparable)}</td>", f"<td>{source_html(p.source)}{file_name}</td>"]
         rows.append(f'<tr data-year="{p.year}" data-status="{esc(p.status)}">{"".join(cells)}</tr>')
     notes = "".join(
-        f'<p class="breaknote">{esc(words["break_text"].format(year=y))} {esc(r)}</p>' for y, r in card.breaks
+        f'<p class="breaknote">{esc(words["break_text"].format(year=y))} {esc(r)}</p>' for y, r in card.crossed_breaks
     )
     return (
         f"<details><summary>{esc(words['table'])}</summary>"
@@ -817,11 +854,12 @@ def card_html(card: Card, codebook: Codebook, lang: str) -> str:
     tags = [f'<span class="tag segment">{esc(_segment_label(card, codebook, lang))}</span>']
     if card.segment is not None:
         tags.append(f'<span class="tag survey">{esc(survey)}</span>')
-    for year, reason in card.breaks:
+    for year, reason in card.crossed_breaks:
         tags.append(
             f'<span class="tag break" data-break-year="{year}" title="{esc(reason)}">'
             f"⚠ {esc(words['break'].format(year=year))}</span>"
         )
+    tags.append(_stale_tag(card, lang))
     if latest is None:
         figure = f'<div class="figure"><span class="value status">{esc(words["no_figures"])}</span></div>'
     else:
@@ -858,9 +896,25 @@ def card_html(card: Card, codebook: Codebook, lang: str) -> str:
 
 
 def headlines(cards: list[Card], limit: int = 8) -> list[Card]:
-    """Cards whose latest figure changed comparably: the most recent first, then the largest."""
-    moved = [c for c in cards if c.change is not None and c.direction != "flat" and c.latest is not None]
+    """Cards whose figure in the newest edition of their survey changed comparably, the largest first."""
+    moved = [
+        c
+        for c in cards
+        if c.change is not None
+        and c.direction != "flat"
+        and c.latest is not None
+        and (c.span is None or c.latest.year == c.span[1])  # the newest edition of its survey only
+    ]
     return sorted(moved, key=lambda c: (-(c.latest.year if c.latest else 0), -abs(c.change or 0.0), c.key))[:limit]
+
+
+def _stale_tag(card: Card, lang: str) -> str:
+    """A badge on a key figure from an older edition, so it is not read as current."""
+    latest = card.latest
+    if latest is None or not card.stale:
+        return ""
+    text = STALE_TEXT[lang].format(year=latest.year, age=card.age_editions, newest=max(card.editions))
+    return f'<span class="tag stale" data-age-editions="{card.age_editions}">{esc(text)}</span>'
 
 
 def headline_text(card: Card, codebook: Codebook, lang: str) -> str:
