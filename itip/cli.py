@@ -170,8 +170,22 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
             failed = True
             for problem in result.problems:
                 typer.echo(str(problem))
+                for line in _reworded_advice(problem, codebook, result.year):
+                    typer.echo(line)
     if failed:
         raise typer.Exit(1)
+
+
+def _reworded_advice(problem: object, codebook: object, year: int) -> list[str]:
+    """Under a wording that matches no alias: the lines to paste, alias or break."""
+    from itip.advice import reworded_question_advice
+    from itip.problems import Problem
+
+    assert isinstance(problem, Problem)
+    if problem.check != "question_unmatched" or not problem.value:
+        return []
+    near = codebook.closest_question(problem.value)  # type: ignore[attr-defined]
+    return reworded_question_advice(problem, near[0] if near else None, year)
 
 
 def _check_respondents(path: Path, codebook: object) -> bool:

@@ -31,7 +31,15 @@ class Problem:
             where += f", row {self.row}"
         if self.column:
             where += f", column {self.column}"
-        return f"{where}: {self.message}"
+        return f"{where}: {self.message}{self._cell()}"
+
+    def _cell(self) -> str:
+        """The offending cell as written, when the message does not already quote it: the
+        user should see what the file says without opening it."""
+        if self.value is None or not self.value.strip() or self.value in self.message:
+            return ""
+        shown = self.value if len(self.value) <= 80 else self.value[:77] + "..."
+        return f" (cell: {shown!r})"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -146,7 +146,9 @@ def validate_release(table: Table, year: int) -> tuple[pd.DataFrame, list[Proble
     if staged.empty:
         return staged, problems, warnings
     problems = problems + run_schema(staged_schema(year), staged, table.file, year)
-    return staged, problems, warnings
+    from itip.advice import fraction_warnings
+
+    return staged, problems, warnings + fraction_warnings(staged, table.file)
 
 
 def harmonise_release(

@@ -62,7 +62,7 @@ def test_check_lists_every_problem_with_file_row_and_column(tmp_path: Path) -> N
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert lines == [
-        "itip_2024.csv, row 2, column value: value is not a percentage (expected e.g. 47, 47 %, 36,4)",
+        "itip_2024.csv, row 2, column value: value is not a percentage (expected e.g. 47, 47 %, 36,4) (cell: '1,5x')",
         "itip_2024.csv, row 3, column indicator: unknown indicator 'trust'; closest codebook entry: "
         "'trust_personal_data_safe'",
         "itip_2024.csv, row 3, column source: source is empty",
