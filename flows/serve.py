@@ -9,6 +9,7 @@ exit. Where PREFECT_API_URL is set, that server is used and nothing is started.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -105,4 +106,19 @@ def serve(raw_dir: Path, warehouse: Path, cron: str, timezone: str, api_url: str
             parameters={"raw_dir": str(raw_dir.resolve()), "warehouse": str(warehouse.resolve())},
             description=f"itip ingest of {raw_dir} into {warehouse}, {cron} ({timezone})",
             pause_on_shutdown=False,
+            print_starting_message=False,  # its hint lacks PREFECT_API_URL and fails as printed; see run_hint
         )
+
+
+def run_hint(api_url: str) -> list[str]:
+    """Commands that work exactly as printed from another shell: Prefect's own hint
+    (`prefect deployment run ...`) lacks the API URL of a server started here, so it
+    would talk to an ephemeral server of its own and find no such deployment."""
+    prefect = shlex.quote(str(Path(sys.executable).with_name("prefect")))
+    env = f"PREFECT_API_URL={shlex.quote(api_url)} DO_NOT_TRACK=1"
+    return [
+        "run the ingest now (from another shell):",
+        f"  {env} {prefect} deployment run {shlex.quote('ingest/' + DEPLOYMENT)}",
+        "list its runs:",
+        f"  {env} {prefect} flow-run ls --flow-name ingest",
+    ]

@@ -108,7 +108,7 @@ def serve(
 
     Example: itip serve --cron "0 6 * * *" --timezone Europe/Oslo
     """
-    from flows.serve import local_server
+    from flows.serve import local_server, run_hint
     from flows.serve import serve as serve_flow
     from itip.paths import PREFECT_STATE
 
@@ -125,12 +125,14 @@ def serve(
     try:
         if os.environ.get("PREFECT_API_URL"):
             typer.echo(f"using the Prefect server at {os.environ['PREFECT_API_URL']}")
+            typer.echo("\n".join(run_hint(os.environ["PREFECT_API_URL"])))
             serve_flow(raw_dir, target, cron, timezone)
             return
         state_dir = state or PREFECT_STATE
         typer.echo(f"starting a local Prefect server on port {port} (state in {state_dir})")
         with local_server(state_dir, port) as url:
             typer.echo(f"Prefect UI: {url.removesuffix('/api')}  schedule: {cron} ({timezone}); Ctrl-C stops")
+            typer.echo("\n".join(run_hint(url)))
             serve_flow(raw_dir, target, cron, timezone, api_url=url)
     except ItipError as exc:
         raise _fail(str(exc)) from None
