@@ -74,4 +74,4 @@ serve: setup ## Run the ingest daily at 06:00 Europe/Oslo until Ctrl-C (local Pr
 	$(BIN)/itip serve
 
 clean: ## Remove the virtualenvs, the built warehouse and its report
-	rm -rf $(VENV) $(TOOLS) warehouse/itip.duckdb warehouse/itip.duckdb.wal warehouse/report
+	rm -rf $(VENV) $(TOOLS) warehouse/itip.duckdb warehouse/itip.duckdb.wal warehouse/report warehouse/itip.parquet warehouse/export

@@ -53,6 +53,7 @@ WORDS = {
         "sql": "Definition (SQL)",
         "built": "Generated from",
         "link": "Data dictionary: every table and view of the warehouse, its columns and what they mean",
+        "download": "Download the figures (CSV for Excel)",
     },
     "no": {
         "title": "itip-lageret: dataordbok",
@@ -73,6 +74,7 @@ WORDS = {
         "sql": "Definisjon (SQL)",
         "built": "Laget fra",
         "link": "Dataordbok: alle tabeller og visninger i lageret, kolonnene og hva de betyr",
+        "download": "Last ned tallene (CSV for Excel)",
     },
 }
 
@@ -187,6 +189,12 @@ def write_dictionary(warehouse: Path, out_dir: Path, lang: str = "no", report_li
 
 
 def dictionary_link_html(lang: str) -> str:
-    """The report's link to the dictionary written beside it."""
+    """The report's links to the dictionary and the data files written beside it."""
+    from itip.export import DOWNLOAD_DIR, REPORT_DOWNLOADS
+
     words = WORDS.get(lang, WORDS["en"])
-    return f'<p class="dictionary"><a href="{DICTIONARY_DIR}/{INDEX}">{html.escape(words["link"])}</a></p>'
+    files = " · ".join(f'<a href="{DOWNLOAD_DIR}/{name}.csv" download>{name}.csv</a>' for name in REPORT_DOWNLOADS)
+    return (
+        f'<p class="dictionary"><a href="{DICTIONARY_DIR}/{INDEX}">{html.escape(words["link"])}</a></p>'
+        f'<p class="downloads">{html.escape(words["download"])}: {files}</p>'
+    )

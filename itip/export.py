@@ -205,3 +205,29 @@ def write_parquet_snapshot(warehouse: Path) -> Path:
     os.replace(work, final)
     shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+#: Tables and views offered as downloads beside the key-figures report.
+REPORT_DOWNLOADS = ("trend", "latest")
+DOWNLOAD_DIR = "data"
+
+
+def write_report_downloads(warehouse: Path, report_dir: Path) -> list[Path]:
+    """The figures behind the report as CSV for Norwegian Excel in `data/` beside it, so a
+    reader of the page can take the numbers without the warehouse."""
+    con = _open(warehouse)
+    try:
+        names = {o.name for o in contract_objects(con)}
+        folder = report_dir / DOWNLOAD_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in REPORT_DOWNLOADS:
+            if name in names:
+                target = folder / f"{name}.csv"
+                tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                write_excel_csv(con.table(name).df(), tmp)
+                os.replace(tmp, target)
+                written.append(target)
+        return written
+    finally:
+        con.close()

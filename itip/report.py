@@ -38,6 +38,7 @@ from matplotlib.ticker import FuncFormatter
 from itip.codebook import Answer, Codebook, Indicator, load_codebook
 from itip.db import open_warehouse
 from itip.dictionary import DICTIONARY_DIR, dictionary_link_html, write_dictionary
+from itip.export import write_report_downloads
 
 LANGUAGES = ("no", "en")
 SIGNIFICANCE_LEVEL = 0.05
@@ -1060,6 +1061,7 @@ def write_report(
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, target)
     write_dictionary(warehouse, out_dir / DICTIONARY_DIR, lang, report_link=f"../{HTML_NAME}")
+    write_report_downloads(warehouse, out_dir)
     return Report(target, charts, cards, lang, built_at, _records(data.releases))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from flows.ingest import ingest
@@ -70,9 +71,15 @@ def test_the_dictionary_says_which_views_are_built_from_which_tables(built: Path
     assert links("estimates.html", "built-from") == ["ingen"]  # the report is Norwegian by default
 
 
-def test_the_report_links_to_the_dictionary(built: Path) -> None:
+def test_the_report_links_to_the_dictionary_and_its_figures(built: Path) -> None:
     page = (built.parent / "report" / "index.html").read_text(encoding="utf-8")
     assert '<a href="dictionary/index.html">' in page
+    assert '<a href="data/trend.csv" download>trend.csv</a>' in page
+    download = pd.read_csv(built.parent / "report" / "data" / "trend.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    with duckdb.connect(str(built), read_only=True) as con:
+        expected = con.execute("SELECT sum(value), count(*) FROM trend").fetchone()
+    assert expected is not None
+    assert (download["value"].sum(), len(download)) == (pytest.approx(expected[0]), expected[1])
     assert 'href="../index.html"' in (built.parent / "report" / "dictionary" / "trend.html").read_text("utf-8")
 
 

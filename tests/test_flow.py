@@ -97,7 +97,8 @@ def test_bad_file_is_rejected_whole_and_others_load(raw_copy: Path, tmp_path: Pa
     with duckdb.connect(str(wh), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM estimates WHERE year = 2019").fetchone() == (0,)
         assert con.execute("SELECT status FROM releases WHERE year = 2019").fetchall() == [("rejected",)]
-        assert con.execute('SELECT "row", "column", "check" FROM rejections ORDER BY "row"').fetchall() == [
+        rejected = "SELECT source_row, source_column, check_id FROM rejections ORDER BY source_row"
+        assert con.execute(rejected).fetchall() == [
             (2, "value", "in_range(0, 100)"),
             (3, "indicator", "indicator_known"),
         ]
