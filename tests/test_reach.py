@@ -42,11 +42,19 @@ def _trend(warehouse: Path) -> pd.DataFrame:
 
 
 # --- DuckDB 1.x clients ------------------------------------------------------------------
-def test_warehouse_is_written_in_a_storage_version_duckdb_1x_reads(warehouse: Path) -> None:
+def test_warehouse_is_written_in_a_storage_version_duckdb_1x_reads(warehouse: Path, tmp_path: Path) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tags = con.execute("SELECT tags FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
     assert tags is not None
     assert tags[0]["storage_version"] == "v1.0.0+"
+    # chosen explicitly, not left to the DuckDB version's default (DuckDB 2.0 writes version 69)
+    with open_warehouse(tmp_path / "new.duckdb") as wh:
+        setting = wh.con.execute("SELECT current_setting('storage_compatibility_version')").fetchone()
+        written = wh.con.execute(
+            "SELECT tags FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()
+    assert setting == ("v1.0.0",)
+    assert written is not None and written[0]["storage_version"] == "v1.0.0+"
 
 
 def test_newest_duckdb_1x_wheel_opens_the_warehouse_and_the_parquet_snapshot(warehouse: Path) -> None:
