@@ -106,6 +106,8 @@ class Warehouse:
             for path in schema_files():
                 self.con.execute(path.read_text(encoding="utf-8"))
             self._set_meta("schema_sha256", sha)
+            # New columns of changes (e.g. q-values) are filled by the next codebook sync.
+            self.con.execute("DELETE FROM meta WHERE key = 'codebook_sha256'")
 
     def _migrate(self) -> None:
         """Bring a warehouse of an older contract version to this one before the SQL files run
@@ -339,7 +341,7 @@ class Warehouse:
     def trend(self, indicator: str, segment: str | None = None) -> pd.DataFrame:
         return self.con.execute(
             "SELECT year, segment, answer, value, qualifier, value_status, n, ci_low, ci_high, prev_year, "
-            "change_pp, change_p_value, comparable_with_prev, source FROM trend "
+            "change_pp, change_p_value, change_q_value, change_significant, comparable_with_prev, source FROM trend "
             "WHERE indicator = ? AND (? IS NULL OR segment = ?) ORDER BY segment, answer NULLS FIRST, year",
             [indicator, segment, segment],
         ).df()
@@ -356,7 +358,8 @@ class Warehouse:
         """Every current figure with its change, for the report."""
         return self.con.execute(
             "SELECT indicator, survey, segment, answer, year, value, qualifier, value_status, n, ci_low, ci_high, "
-            "prev_year, prev_value, change_pp, change_p_value, comparable_with_prev, source, release_id FROM trend "
+            "prev_year, prev_value, change_pp, change_p_value, change_q_value, change_significant, "
+            "comparable_with_prev, source, release_id FROM trend "
             "ORDER BY indicator, segment, answer NULLS FIRST, year"
         ).df()
 

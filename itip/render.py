@@ -44,8 +44,12 @@ _STATUS_MARK = {"suppressed": ":", "missing": "..", "not_applicable": "."}
 
 
 def trend_table(frame: pd.DataFrame) -> tuple[list[str], list[list[object]]]:
-    """The `trend` rows of one indicator as a compact terminal table."""
-    columns = ["year", "segment", "answer", "value", "n", "ci_95", "prev", "change_pp", "p", "comparable", "source"]
+    """The `trend` rows of one indicator as a compact terminal table.
+
+    `p` is the raw p-value; `significant` is the only verdict, from the
+    Benjamini-Hochberg q-value of the year and survey (q < 0.05)."""
+    columns = ["year", "segment", "answer", "value", "n", "ci_95", "prev", "change_pp", "p", "q", "significant"]
+    columns += ["comparable", "source"]
     rows: list[list[object]] = []
     for rec in frame.to_dict("records"):
         if rec["value_status"] in _STATUS_MARK:
@@ -55,6 +59,9 @@ def trend_table(frame: pd.DataFrame) -> tuple[list[str], list[list[object]]]:
         ci = "" if pd.isna(rec["ci_low"]) else f"{rec['ci_low']:.1f}-{rec['ci_high']:.1f}"
         comparable = "" if pd.isna(rec["comparable_with_prev"]) else ("yes" if rec["comparable_with_prev"] else "NO")
         p = "" if pd.isna(rec["change_p_value"]) else f"{rec['change_p_value']:.3f}"
+        q = "" if pd.isna(rec.get("change_q_value")) else f"{rec['change_q_value']:.3f}"
+        flag = rec.get("change_significant")
+        significant = "" if flag is None or pd.isna(flag) else ("YES" if flag else "no")
         change = "" if pd.isna(rec["change_pp"]) else f"{rec['change_pp']:+.1f}".replace(".0", "")
         rows.append(
             [
@@ -67,6 +74,8 @@ def trend_table(frame: pd.DataFrame) -> tuple[list[str], list[list[object]]]:
                 rec["prev_year"],
                 change,
                 p,
+                q,
+                significant,
                 comparable,
                 rec["source"],
             ]

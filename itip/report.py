@@ -41,6 +41,7 @@ from itip.dictionary import DICTIONARY_DIR, dictionary_link_html, write_dictiona
 from itip.export import write_report_downloads
 
 LANGUAGES = ("no", "en")
+#: A change is significant when its Benjamini-Hochberg q-value is below this (itip.stats.Q_LEVEL).
 SIGNIFICANCE_LEVEL = 0.05
 HTML_NAME = "index.html"
 
@@ -60,8 +61,9 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "IT i praksis – nøkkeltall",
         "intro": (
             "Nøkkeltall fra undersøkelsen IT i praksis, slik de er publisert. Hvert kort viser siste tall, "
-            "endring i prosentpoeng (pp) siden forrige sammenlignbare år, og om utviklingen er positiv eller "
-            "negativ. Grønn er godt nytt, rød er dårlig nytt."
+            "endring i prosentpoeng (pp) siden forrige sammenlignbare år, og – bare der endringen er statistisk "
+            "signifikant – om utviklingen er positiv eller negativ. Grønn er godt nytt, rød er dårlig nytt; "
+            "grå er en endring som kan skyldes tilfeldigheter."
         ),
         "built": "Bygget",
         "from_releases": "fra {count} utgivelser",
@@ -78,9 +80,17 @@ TEXT: dict[str, dict[str, str]] = {
         "bad": "negativ utvikling",
         "neutral": "ingen vurdering av retning",
         "unchanged": "uendret",
-        "significant": "statistisk signifikant ({p})",
-        "not_significant": "ikke statistisk signifikant ({p})",
+        "significant": "statistisk signifikant ({q}; {p})",
+        "not_significant": "ikke statistisk signifikant ({q}; {p})",
         "untested": "signifikans ukjent (n eller eksakt tall er ikke publisert)",
+        "change_not_significant": "endring, ikke signifikant",
+        "change_untested": "endring, signifikans ukjent",
+        "tested": (
+            "{tested} endringer er testet ({years}). Med så mange tester ville noen se signifikante ut ved "
+            "en tilfeldighet, så en endring kalles signifikant bare når den holder etter korreksjon for "
+            "mange tester (Benjamini-Hochberg, q < 0,05, per år og undersøkelse): {significant} av dem gjør det."
+        ),
+        "tested_none": "Ingen endring kunne testes (antall svar eller eksakte tall mangler).",
         "first": "Første tall i serien – ingen endring å vise",
         "not_comparable": "Ikke sammenlignbart med {year} (brudd i serien)",
         "no_change": "Ingen endring kan beregnes",
@@ -122,8 +132,10 @@ TEXT: dict[str, dict[str, str]] = {
         "break_survey": "gjelder alle indikatorer i {survey}",
         "method": (
             "Endring er forskjellen i prosentpoeng mot siste tidligere år med tall for samme gruppe. "
-            "Signifikans (tosidig z-test for to andeler, p < 0,05) og 95 % konfidensintervall (Wilson) "
-            "vises bare der antall svar (n) er publisert og tallet er eksakt. Tall merket «under» eller "
+            "Signifikans (tosidig z-test for to andeler, korrigert for mange tester med Benjamini-Hochberg: "
+            "q < 0,05 per år og undersøkelse; rå p vises ved siden av) og 95 % konfidensintervall (Wilson) "
+            "vises bare der antall svar (n) er publisert og tallet er eksakt. Positiv eller negativ utvikling "
+            "sies bare om signifikante endringer. Tall merket «under» eller "
             "«ca.» er publisert slik. Prikkede og manglende tall vises som det, aldri som 0."
         ),
         "footer": "Laget med itip fra datavarehuset {warehouse}.",
@@ -132,8 +144,9 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "IT i praksis – key figures",
         "intro": (
             "Key figures from the IT i praksis survey, as published. Each card shows the latest figure, the "
-            "change in percentage points (pp) since the previous comparable year, and whether the development "
-            "is positive or negative. Green is good news, red is bad news."
+            "change in percentage points (pp) since the previous comparable year, and – only where the change "
+            "is statistically significant – whether the development is positive or negative. Green is good news, "
+            "red is bad news; grey is a change that may be chance."
         ),
         "built": "Built",
         "from_releases": "from {count} releases",
@@ -150,9 +163,17 @@ TEXT: dict[str, dict[str, str]] = {
         "bad": "negative development",
         "neutral": "direction not rated",
         "unchanged": "unchanged",
-        "significant": "statistically significant ({p})",
-        "not_significant": "not statistically significant ({p})",
+        "significant": "statistically significant ({q}; {p})",
+        "not_significant": "not statistically significant ({q}; {p})",
         "untested": "significance unknown (n or an exact figure not published)",
+        "change_not_significant": "change, not significant",
+        "change_untested": "change, significance unknown",
+        "tested": (
+            "{tested} changes were tested ({years}). With that many tests some would look significant by "
+            "chance, so a change is called significant only when it holds after correction for multiple "
+            "testing (Benjamini-Hochberg, q < 0.05, per year and survey): {significant} of them do."
+        ),
+        "tested_none": "No change could be tested (number of respondents or exact figures missing).",
         "first": "First figure of the series – no change to show",
         "not_comparable": "Not comparable with {year} (series break)",
         "no_change": "No change can be computed",
@@ -194,9 +215,11 @@ TEXT: dict[str, dict[str, str]] = {
         "break_survey": "applies to every indicator of the {survey}",
         "method": (
             "The change is the difference in percentage points from the latest earlier year with a figure for "
-            "the same group. Significance (two-sided two-proportion z-test, p < 0.05) and 95 % confidence "
+            "the same group. Significance (two-sided two-proportion z-test, corrected for multiple testing by "
+            "Benjamini-Hochberg: q < 0.05 per year and survey; the raw p is shown beside it) and 95 % confidence "
             "intervals (Wilson) are shown only where the number of respondents (n) is published and the figure "
-            "is exact. Figures marked 'under' or 'about' were published that way. Suppressed and missing "
+            "is exact. A development is called positive or negative only when its change is significant. "
+            "Figures marked 'under' or 'about' were published that way. Suppressed and missing "
             "figures are shown as such, never as 0."
         ),
         "footer": "Made with itip from the warehouse {warehouse}.",
@@ -204,6 +227,8 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 ARROWS = {"up": "↑", "down": "↓", "flat": "→"}
+#: The words for an assessment where they differ from its name.
+VERDICT = {"not_significant": "change_not_significant", "untested": "change_untested"}
 MINUS = "−"  # U+2212, the typographic minus
 
 #: Colours of the charts: axis text, the series, and comparability breaks.
@@ -229,6 +254,9 @@ class Point:
     comparable: bool | None
     source: str
     file_name: str | None
+    #: Benjamini-Hochberg q-value of the year and survey, and q < 0.05 (None: untested).
+    q_value: float | None = None
+    significant: bool | None = None
 
     @property
     def published(self) -> bool:
@@ -300,20 +328,29 @@ class Card:
 
     @property
     def assessment(self) -> str | None:
-        """good, bad or neutral: the direction read against the codebook's `better`."""
+        """good or bad (the direction read against the codebook's `better`) only for a
+        significant change; otherwise not_significant or untested, never a colour for
+        what may be chance; neutral when unchanged or the direction is not rated."""
         direction = self.direction
         if direction is None:
             return None
-        if direction == "flat" or self.better not in ("higher", "lower"):
+        if direction == "flat":
+            return "neutral"
+        if self.significant is None:
+            return "untested"
+        if not self.significant:
+            return "not_significant"
+        if self.better not in ("higher", "lower"):
             return "neutral"
         return "good" if (direction == "up") == (self.better == "higher") else "bad"
 
     @property
     def significant(self) -> bool | None:
+        """trend.change_significant of the latest change (q < 0.05); None when untested."""
         latest = self.latest
-        if latest is None or latest.p_value is None or self.change is None:
+        if latest is None or latest.significant is None or self.change is None:
             return None
-        return latest.p_value < SIGNIFICANCE_LEVEL
+        return latest.significant
 
 
 @dataclass
@@ -379,6 +416,8 @@ def _point(rec: dict[str, Any], files: dict[int, str]) -> Point:
         change_pp=num("change_pp"),
         p_value=num("change_p_value"),
         comparable=None if comparable is None else bool(comparable),
+        q_value=num("change_q_value"),
+        significant=None if _opt(rec.get("change_significant")) is None else bool(rec["change_significant"]),
         source=str(_opt(rec.get("source")) or ""),
         file_name=None if release is None else files.get(release),
     )
@@ -661,7 +700,7 @@ section.topic h2{font-size:1.35rem;margin:30px 0 12px;padding-bottom:6px;border-
 .card{background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:16px 18px 12px;display:flex;
  flex-direction:column;box-shadow:0 1px 2px rgba(31,35,40,.06)}
 .card.good{border-top:5px solid #1a7f37}.card.bad{border-top:5px solid #c0392b}
-.card.neutral,.card.none{border-top:5px solid #8c959f}
+.card.neutral,.card.none,.card.not_significant,.card.untested{border-top:5px solid #8c959f}
 .card h3{font-size:1rem;margin:4px 0 8px;font-weight:600}
 .tags{display:flex;flex-wrap:wrap;gap:6px;font-size:.75rem}
 .tag{background:#eaeef2;color:#424a53;border-radius:4px;padding:1px 7px}
@@ -674,6 +713,7 @@ section.topic h2{font-size:1.35rem;margin:30px 0 12px;padding-bottom:6px;border-
 .change{margin:4px 0;font-weight:600;white-space:normal}
 .change .arrow{font-size:1.2rem}
 .change.good{color:#1a7f37}.change.bad{color:#c0392b}.change.neutral{color:#57606a}
+.change.not_significant,.change.untested{color:#57606a}
 .change.none{color:#57606a;font-weight:400;font-size:.92rem}
 .change .verdict{font-weight:400}
 .stat{margin:2px 0;font-size:.85rem;color:#57606a}
@@ -775,7 +815,7 @@ def _change_html(card: Card, lang: str) -> str:
     if direction is None or assessment is None or change is None:
         return f'<p class="change none">{esc(words["no_change"])}</p>'
     since = _since(card, lang)
-    verdict = words["unchanged"] if direction == "flat" else words[assessment]
+    verdict = words["unchanged"] if direction == "flat" else words[VERDICT.get(assessment, assessment)]
     return (
         f'<p class="change {assessment}" data-direction="{direction}" data-assessment="{assessment}">'
         f'<span class="arrow" role="img" aria-label="{esc(words[direction])}">{ARROWS[direction]}</span> '
@@ -791,11 +831,11 @@ def _stats_html(card: Card, lang: str) -> str:
     if latest is None:
         return ""
     if card.change is not None:
-        if latest.p_value is not None:
+        if latest.p_value is not None and latest.q_value is not None and card.significant is not None:
             key = "significant" if card.significant else "not_significant"
+            text = words[key].format(q=fmt_p(latest.q_value, lang).replace("p", "q", 1), p=fmt_p(latest.p_value, lang))
             parts.append(
-                f'<p class="stat significance" data-significant="{str(bool(card.significant)).lower()}">'
-                f"{esc(words[key].format(p=fmt_p(latest.p_value, lang)))}</p>"
+                f'<p class="stat significance" data-significant="{str(bool(card.significant)).lower()}">{esc(text)}</p>'
             )
         else:
             parts.append(f'<p class="stat significance" data-significant="unknown">{esc(words["untested"])}</p>')
@@ -922,13 +962,33 @@ def headline_text(card: Card, codebook: Codebook, lang: str) -> str:
     latest = card.latest
     assert latest is not None and latest.prev_year is not None
     words = TEXT[lang]
+    assessment = card.assessment or "neutral"
     prev = _previous(card)
     before = fmt_value(prev, lang) if prev is not None else f"{fmt_number(latest.prev_value or 0.0, lang)} %"
     return (
         f"{ARROWS[card.direction or 'flat']} {_card_label(card, lang)} ({_segment_label(card, codebook, lang)}): "
         f"{before} ({latest.prev_year}) → {fmt_value(latest, lang)} ({latest.year}), "
-        f"{fmt_change(card.change or 0.0, lang)} – {words[card.assessment or 'neutral']}"
+        f"{fmt_change(card.change or 0.0, lang)} – {words[VERDICT.get(assessment, assessment)]}"
     )
+
+
+def tested_text(trend: pd.DataFrame, lang: str) -> str:
+    """How many changes were tested and how many hold after the correction, in plain words.
+
+    Counted over every current row of `trend` (all indicators, segments and
+    answers), per year, because the number of tests is what makes a raw p < 0.05
+    misleading and the reader should see it."""
+    words = TEXT[lang]
+    if trend.empty or "change_p_value" not in trend.columns:
+        return words["tested_none"]
+    tested = trend[trend["change_p_value"].notna()]
+    if tested.empty:
+        return words["tested_none"]
+    flags = tested["change_significant"] if "change_significant" in tested.columns else pd.Series(dtype=object)
+    significant = int(sum(bool(v) for v in flags if _opt(v) is not None))
+    per_year = tested.groupby("year").size().sort_index()
+    years = ", ".join(f"{int(str(y))}: {int(k)}" for y, k in per_year.items())
+    return words["tested"].format(tested=len(tested), years=years, significant=significant)
 
 
 def render_html(cards: list[Card], data: ReportData, codebook: Codebook, lang: str, built_at: datetime) -> str:
@@ -951,11 +1011,15 @@ def render_html(cards: list[Card], data: ReportData, codebook: Codebook, lang: s
     top = headlines(cards)
     if top:
         items = "".join(f"<li>{esc(headline_text(c, codebook, lang))}</li>" for c in top)
-        headlines_html = f'<section class="headlines"><h2>{esc(words["headlines"])}</h2><ul>{items}</ul></section>'
+        headlines_html = (
+            f'<section class="headlines"><h2>{esc(words["headlines"])}</h2><ul>{items}</ul>'
+            f'<p class="tested">{esc(tested_text(data.trend, lang))}</p></section>'
+        )
     else:
         headlines_html = (
             f'<section class="headlines"><h2>{esc(words["headlines"])}</h2>'
-            f"<p>{esc(words['no_headlines'])}</p></section>"
+            f"<p>{esc(words['no_headlines'])}</p>"
+            f'<p class="tested">{esc(tested_text(data.trend, lang))}</p></section>'
         )
     release_rows = "".join(
         f'<tr><td class="num">{int(r["year"])}</td><td>{safe_text(r["file_name"])}</td>'

@@ -17,3 +17,8 @@ COMMENT ON COLUMN changes.prev_value IS 'Value in prev_year, percent.';
 COMMENT ON COLUMN changes.change_pp IS 'value - prev_value, percentage points.';
 COMMENT ON COLUMN changes.change_p_value IS 'Two-sided pooled two-proportion z-test p-value; NULL unless both years have n, exact values and are comparable.';
 COMMENT ON COLUMN changes.comparable_with_prev IS 'False when a codebook break lies after prev_year and at or before year.';
+-- Added for multiple comparisons (issue 8); ADD COLUMN keeps warehouses built before it.
+ALTER TABLE changes ADD COLUMN IF NOT EXISTS change_q_value DOUBLE;
+ALTER TABLE changes ADD COLUMN IF NOT EXISTS change_significant BOOLEAN;
+COMMENT ON COLUMN changes.change_q_value IS 'Benjamini-Hochberg adjusted p-value (q-value) of change_p_value, within the year and survey: every change tested for one edition of one survey is one family. NULL where change_p_value is NULL.';
+COMMENT ON COLUMN changes.change_significant IS 'True where change_q_value < 0.05: the only meaning of significant in itip. NULL where the change was not tested.';

@@ -23,7 +23,9 @@ SELECT
     e.source,
     e.kind,
     e.release_id,
-    CASE WHEN e.suppressed THEN NULL ELSE e.n_effective END AS n_effective
+    CASE WHEN e.suppressed THEN NULL ELSE e.n_effective END AS n_effective,
+    c.change_q_value,
+    c.change_significant
 FROM current_estimates AS e
 LEFT JOIN indicators AS i ON i.indicator = e.indicator
 LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row;
@@ -42,7 +44,7 @@ COMMENT ON COLUMN trend.ci_high IS '95 % Wilson score interval, upper bound, per
 COMMENT ON COLUMN trend.prev_year IS 'Latest earlier year with a value.';
 COMMENT ON COLUMN trend.prev_value IS 'Value in prev_year.';
 COMMENT ON COLUMN trend.change_pp IS 'Change since prev_year in percentage points.';
-COMMENT ON COLUMN trend.change_p_value IS 'Two-sided two-proportion z-test p-value of the change (on effective n for respondent-level estimates); NULL where n is unknown in either year.';
+COMMENT ON COLUMN trend.change_p_value IS 'Raw two-sided two-proportion z-test p-value of the change (on effective n for respondent-level estimates), before correction for multiple testing; NULL where n is unknown in either year. Do not call a change significant from it: use change_significant.';
 COMMENT ON COLUMN trend.comparable_with_prev IS 'False across a comparability break (e.g. the organisation survey population change); NULL without prev_year.';
 COMMENT ON COLUMN trend.label_no IS 'Norwegian indicator label.';
 COMMENT ON COLUMN trend.label_en IS 'English indicator label.';
@@ -51,3 +53,5 @@ COMMENT ON COLUMN trend.source IS 'URL or citation of the publication.';
 COMMENT ON COLUMN trend.kind IS 'Kind of release the figure came from: published or respondents.';
 COMMENT ON COLUMN trend.release_id IS 'Release the figure came from (see releases).';
 COMMENT ON COLUMN trend.n_effective IS 'Kish effective sample size of a respondent-level estimate; NULL for published figures and suppressed cells.';
+COMMENT ON COLUMN trend.change_q_value IS 'Benjamini-Hochberg q-value of the change: change_p_value adjusted for every change tested in the same year and survey. NULL where untested.';
+COMMENT ON COLUMN trend.change_significant IS 'True where change_q_value < 0.05 (the only meaning of significant in itip), false where tested and not significant, NULL where untested.';
