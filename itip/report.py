@@ -972,7 +972,7 @@ def headline_text(card: Card, codebook: Codebook, lang: str) -> str:
     )
 
 
-def tested_text(trend: pd.DataFrame, lang: str) -> str:
+def changes_tested_text(trend: pd.DataFrame, lang: str) -> str:
     """How many changes were tested and how many hold after the correction, in plain words.
 
     Counted over every current row of `trend` (all indicators, segments and
@@ -1013,13 +1013,13 @@ def render_html(cards: list[Card], data: ReportData, codebook: Codebook, lang: s
         items = "".join(f"<li>{esc(headline_text(c, codebook, lang))}</li>" for c in top)
         headlines_html = (
             f'<section class="headlines"><h2>{esc(words["headlines"])}</h2><ul>{items}</ul>'
-            f'<p class="tested">{esc(tested_text(data.trend, lang))}</p></section>'
+            f'<p class="tested">{esc(changes_tested_text(data.trend, lang))}</p></section>'
         )
     else:
         headlines_html = (
             f'<section class="headlines"><h2>{esc(words["headlines"])}</h2>'
             f"<p>{esc(words['no_headlines'])}</p>"
-            f'<p class="tested">{esc(tested_text(data.trend, lang))}</p></section>'
+            f'<p class="tested">{esc(changes_tested_text(data.trend, lang))}</p></section>'
         )
     release_rows = "".join(
         f'<tr><td class="num">{int(r["year"])}</td><td>{safe_text(r["file_name"])}</td>'

@@ -23,8 +23,17 @@ from typer.testing import CliRunner
 from flows.ingest import ingest
 from itip.cli import app
 from itip.codebook import Codebook
-from itip.report import BREAK, ReportData, _runs, build_cards, card_html, headline_markdown, write_report
-from itip.stats import change_p_value
+from itip.report import (
+    BREAK,
+    ReportData,
+    _runs,
+    build_cards,
+    card_html,
+    changes_tested_text,
+    headline_markdown,
+    write_report,
+)
+from itip.stats import change_p_value, q_values
 from tests.conftest import REPO, write
 
 REFERENCE = REPO / "docs" / "sources" / "itip_published_figures.csv"
@@ -201,6 +210,8 @@ def test_ingest_flow_writes_the_report_and_the_markdown_artifact(bundled: Built)
     items = [line for line in markdown.splitlines() if line.startswith("- ")]
     assert items and all("(2023)" in line for line in items)
     assert not [line for line in items if "Tillit til at offentlige digitale tjenester" in line]
+    # No published 2023 change has n in both years: none is called a positive or negative development.
+    assert not [line for line in items if "utvikling" in line]
 
 
 def test_every_codebook_indicator_is_shown_with_its_real_values(page: PageParser, codebook: Codebook) -> None:
@@ -221,26 +232,29 @@ def test_every_codebook_indicator_is_shown_with_its_real_values(page: PageParser
             assert row["source_url"] in [a.attrs["href"] for a in view.find("a")], (indicator, row["year"])
 
 
-def test_trust_falls_from_50_to_47_and_is_marked_negative(bundled: Built, page: PageParser) -> None:
+def test_trust_falls_from_50_to_47_without_n_is_not_called_negative(bundled: Built, page: PageParser) -> None:
+    """No n is published for trust, so the fall cannot be tested: it is shown as a change of
+    unknown significance, never as a negative development in red (issue 8)."""
     trust = card(page, "trust_personal_data_safe")
     assert trust.attrs["data-direction"] == "down"
-    assert trust.attrs["data-assessment"] == "bad"
-    assert "bad" in trust.attrs["class"].split()
+    assert trust.attrs["data-assessment"] == "untested"
+    assert "bad" not in trust.attrs["class"].split()
     change = trust.one("p", "change")
-    assert {"change", "bad"} <= change.classes
+    assert {"change", "untested"} <= change.classes
     assert change.attrs["data-direction"] == "down"
     assert trust.one("span", "arrow").text == "↓"
     assert trust.one("span", "arrow").attrs["aria-label"] == "fallende"
     assert trust.one("span", "delta").text == "−3 pp"
-    assert squash(change.text) == "↓ −3 pp siden 2020 (50 %) · negativ utvikling"
+    assert squash(change.text) == "↓ −3 pp siden 2020 (50 %) · endring, signifikans ukjent"
+    assert "negativ utvikling" not in trust.text
     assert squash(trust.one("span", "value").text) == "47 %"
     assert "signifikans ukjent" in trust.one("p", "significance").text
     img = trust.one("img")
     assert "2020: 50 %; 2021: 47 %" in img.attrs["alt"]
     assert (bundled.report_dir / img.attrs["src"]).is_file()
-    # Lower is better: a fall in 'never or rarely share data' is good news.
+    # Lower is better, but a fall in 'never or rarely share data' without n is not called good news.
     sharing = card(page, "data_sharing_never_or_rarely")
-    assert (sharing.attrs["data-direction"], sharing.attrs["data-assessment"]) == ("down", "good")
+    assert (sharing.attrs["data-direction"], sharing.attrs["data-assessment"]) == ("down", "untested")
     assert sharing.one("span", "delta").text == "−5 pp"
     # Unchanged is neither good nor bad.
     rights = card(page, "trust_rights_safeguarded")
@@ -328,7 +342,7 @@ def test_lang_en_gives_english_labels(bundled: Built, tmp_path: Path) -> None:
     assert english.elements[0].attrs["lang"] == "en"
     trust = card(english, "trust_personal_data_safe")
     assert "Trust that public digital services keep personal data safe" in trust.one("h3").text
-    assert squash(trust.one("p", "change").text) == "↓ −3 pp since 2020 (50 %) · negative development"
+    assert squash(trust.one("p", "change").text) == "↓ −3 pp since 2020 (50 %) · change, significance unknown"
     assert trust.one("span", "arrow").attrs["aria-label"] == "falling"
     assert squash(card(english, "digital_skills_medium_or_better").one("span", "value").text) == "about 90 %"
     assert squash(card(english, "digitalisation_key_for_sdgs").one("span", "value").text) == "36.4 %"
@@ -475,20 +489,27 @@ def synthetic(codebook: Codebook) -> ReportData:
     releases = pd.DataFrame(
         [{"release_id": 1, "year": 2023, "kind": "published", "file_name": "f.csv", "sha256": "0" * 64, "rows": 1}]
     )
-    return ReportData(pd.DataFrame(rows), breaks, releases, Path("itip.duckdb"))
+    trend = pd.DataFrame(rows)
+    trend["change_q_value"], trend["change_significant"] = q_values(
+        trend["change_p_value"], trend["year"], trend["survey"]
+    )
+    return ReportData(trend, breaks, releases, Path("itip.duckdb"))
 
 
 def test_significance_breaks_and_answer_direction(codebook: Codebook) -> None:
     cards = {c.key: c for c in build_cards(synthetic(codebook), codebook)}
     high = cards["benefits_realised__all__high"]
     assert (high.direction, high.assessment, high.significant) == ("down", "bad", True)
-    assert "statistisk signifikant (p &lt; 0,001)" in card_html(high, codebook, "no")
+    assert "statistisk signifikant (q &lt; 0,001; p &lt; 0,001)" in card_html(high, codebook, "no")
+    assert "negativ utvikling" in card_html(high, codebook, "no")
     low = cards["benefits_realised__all__low"]  # the answer's better is 'lower': a rise is bad news
     assert (low.direction, low.assessment, low.significant) == ("up", "bad", True)
-    some = cards["benefits_realised__all__some"]  # no `better` for the middle answer
-    assert (some.direction, some.assessment, some.significant) == ("up", "neutral", False)
+    some = cards["benefits_realised__all__some"]  # 70 -> 71 %: not significant, so no verdict at all
+    assert (some.direction, some.assessment, some.significant) == ("up", "not_significant", False)
     html_some = card_html(some, codebook, "en")
-    assert "not statistically significant (p = 0.7" in html_some and "direction not rated" in html_some
+    assert "not statistically significant (q = 0.7" in html_some and "; p = 0.7" in html_some
+    assert "change, not significant" in html_some
+    assert "positive development" not in html_some and "negative development" not in html_some
 
     crossed = cards["user_service_weighted_over_cost__all"]
     assert crossed.change is None and crossed.direction is None
@@ -500,6 +521,30 @@ def test_significance_breaks_and_answer_direction(codebook: Codebook) -> None:
     # Indicators without figures still get a card that says so.
     empty = cards["trust_personal_data_safe__none"]
     assert not empty.points and "Ingen tall publisert ennå" in card_html(empty, codebook, "no")
+
+
+def test_raw_p_below_005_is_not_significant_when_q_is_not(codebook: Codebook) -> None:
+    """A change with raw p = 0.03 among many tested changes (q = 0.4) is shown grey as
+    'change, not significant': it gets neither a colour nor 'negative development'."""
+    data = synthetic(codebook)
+    high = data.trend["indicator"].eq("benefits_realised") & data.trend["answer"].eq("high")
+    later = high & data.trend["year"].eq(2023)
+    data.trend.loc[later, ["change_p_value", "change_q_value", "change_significant"]] = [0.03, 0.4, False]
+    card_ = {c.key: c for c in build_cards(data, codebook)}["benefits_realised__all__high"]
+    assert (card_.direction, card_.assessment, card_.significant) == ("down", "not_significant", False)
+    html_no = card_html(card_, codebook, "no")
+    assert "endring, ikke signifikant" in html_no and "negativ utvikling" not in html_no
+    assert "ikke statistisk signifikant (q = 0,400; p = 0,030)" in html_no
+    assert 'class="card not_significant"' in html_no
+
+
+def test_report_says_how_many_changes_were_tested(codebook: Codebook) -> None:
+    data = synthetic(codebook)
+    text = changes_tested_text(data.trend, "en")
+    # Three answers of benefits_realised are tested in 2023; two hold after the correction.
+    assert text.startswith("3 changes were tested (2023: 3).")
+    assert "Benjamini-Hochberg, q < 0.05, per year and survey): 2 of them do." in text
+    assert changes_tested_text(data.trend.assign(change_p_value=None), "no").startswith("Ingen endring kunne testes")
 
 
 def test_headline_markdown_escapes_text(bundled: Built, tmp_path: Path, codebook: Codebook) -> None:
@@ -544,8 +589,8 @@ def test_report_in_headless_chromium(bundled: Built, tmp_path: Path) -> None:
     assert len(dom.cards) == len(reference_series())
     trust = card(dom, "trust_personal_data_safe")
     assert squash(trust.one("span", "value").text) == "47 %"
-    assert squash(trust.one("p", "change").text) == "↓ −3 pp siden 2020 (50 %) · negativ utvikling"
-    assert trust.attrs["data-assessment"] == "bad"
+    assert squash(trust.one("p", "change").text) == "↓ −3 pp siden 2020 (50 %) · endring, signifikans ukjent"
+    assert trust.attrs["data-assessment"] == "untested"
     assert squash(card(dom, "clear_sustainability_strategy").one("span", "value").text) == "under 30 %"
     # A break badge only where the series crosses the break (figures on both sides of it).
     assert not card(dom, "data_sharing_never_or_rarely").find("span", "break")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 
 from itip.codebook import Break
-from itip.stats import change_p_value, compute_changes, wilson_interval
+from itip.stats import change_p_value, compute_changes, q_values, wilson_interval
 
 
 @pytest.mark.parametrize(("value", "n"), [(50, 1000), (10, 251), (71, 251), (9, 1000), (0, 50), (100, 50)])
@@ -101,3 +102,68 @@ def test_qualified_value_gets_no_test() -> None:
     out = compute_changes(frame, []).set_index("release_id")
     assert out.loc[2022, "change_pp"] == pytest.approx(2)
     assert pd.isna(out.loc[2022, "change_p_value"])
+
+
+# --- multiple comparisons (issue 8) --------------------------------------------------------
+def test_q_values_are_benjamini_hochberg_within_year_and_survey() -> None:
+    """By hand: p sorted 0.005, 0.01, 0.03, 0.04 (m = 4) gives q = min_j>=i p_j·m/j =
+    0.02, 0.02, 0.04, 0.04. Another survey is its own family, so its p = 0.03 alone stays 0.03."""
+    p = pd.Series([0.01, 0.04, 0.03, 0.005, 0.03, None])
+    year = pd.Series([2024] * 6)
+    survey = pd.Series(["citizens"] * 4 + ["organisations", "citizens"])
+    q, significant = q_values(p, year, survey)
+    assert list(q[:5]) == pytest.approx([0.02, 0.04, 0.04, 0.02, 0.03], abs=1e-12)
+    assert q[5] is None and significant[5] is None  # untested is neither significant nor not
+    assert list(significant[:5]) == [True, True, True, True, True]
+    q2, significant2 = q_values(pd.Series([0.03, 0.5]), pd.Series([2024, 2024]), pd.Series(["citizens"] * 2))
+    assert list(q2) == pytest.approx([0.06, 0.5]) and list(significant2) == [False, False]
+
+
+def test_compute_changes_stores_raw_p_and_q_value() -> None:
+    frame = _series([(2020, 50, 1000, None), (2022, 44, 1000, None)])
+    out = compute_changes(frame, []).set_index("release_id")
+    # One test in the family: q equals p.
+    assert out.loc[2022, "change_q_value"] == pytest.approx(out.loc[2022, "change_p_value"])
+    assert bool(out.loc[2022, "change_significant"]) is True
+    assert out.loc[2020, "change_q_value"] is None and out.loc[2020, "change_significant"] is None
+
+
+def _null_years(rng: np.random.Generator, years: int, cells: int, n: int) -> pd.DataFrame:
+    """Synthetic (simulated) survey where nothing changes: every cell has the same true share
+    every year, observed as binomial(n, share)."""
+    truth = rng.uniform(0.1, 0.9, size=cells)
+    rows = []
+    for y in range(years):
+        observed = rng.binomial(n, truth) / n * 100
+        for c in range(cells):
+            rows.append(
+                {
+                    "release_id": 2000 + y,
+                    "source_row": c + 1,
+                    "indicator": f"i{c}",
+                    "survey": "citizens",
+                    "segment": "all",
+                    "answer": None,
+                    "year": 2000 + y,
+                    "value": observed[c],
+                    "n": n,
+                    "qualifier": None,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_null_data_gets_at_most_one_false_significant_year_in_twenty() -> None:
+    """Twenty year pairs where nothing changed, 170 changes tested a year (as in the real
+    warehouse): at raw p < 0.05 about 8.5 changes a year look significant; with the
+    Benjamini-Hochberg q < 0.05 at most one year in twenty has any (the FDR under the
+    complete null is the family-wise rate, 5 %)."""
+    rng = np.random.default_rng(20261128)
+    out = compute_changes(_null_years(rng, years=21, cells=170, n=1000), [])
+    tested = out[out["change_p_value"].notna()].copy()
+    tested["year"] = tested["release_id"]
+    assert tested.groupby("year").size().eq(170).all() and tested["year"].nunique() == 20
+    raw = tested.assign(hit=tested["change_p_value"] < 0.05).groupby("year")["hit"].sum()
+    assert raw.mean() > 4  # the old rule: several false alarms every year
+    flagged = tested.assign(hit=tested["change_significant"].astype(bool)).groupby("year")["hit"].sum()
+    assert (flagged > 0).sum() <= 1
