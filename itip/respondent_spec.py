@@ -21,6 +21,11 @@ from typing import Any
 from itip.problems import ItipError
 
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: Answer bases an indicator may declare (codebook `base`): which non-answers are in the denominator.
+#: answered: neither "vet ikke" nor "ikke spurt" (the default); with_dont_know: "vet ikke" counts in
+#: the denominator (as the published report does for e.g. benefits_realised: 10 + 71 + 13 = 94 %).
+BASES = ("answered", "with_dont_know")
+DONT_KNOW = "vet ikke"
 DEFAULT_MIN_CELL_N = 10
 
 
@@ -48,8 +53,10 @@ class Question:
     columns: tuple[tuple[int, str | None], ...]
     #: answer id (None for a single share) -> codes that count toward that share.
     counts: dict[str | None, tuple[int, ...]]
-    #: codes that leave the denominator (default: the scale's missing codes).
+    #: codes that leave the denominator (default: from the answer base).
     exclude: tuple[int, ...]
+    #: the indicator's declared answer base (one of BASES).
+    base: str = "answered"
 
     def column(self, year: int) -> str | None:
         """The column that holds this question in `year`; None when it was not asked."""
@@ -204,7 +211,15 @@ def parse_respondent_spec(
                 raise ItipError(f"{w}: counts must name each answer ({', '.join(sorted(answer_ids))})")
         else:
             counts = {None: _codes(raw_counts, f"{w}.counts")}
-        exclude = _codes(r["exclude"], f"{w}.exclude") if "exclude" in r else scale.missing
+        base = str(e.get("base", "answered"))
+        if base not in BASES:
+            raise ItipError(f"{path}: indicator {ind_id}.base: {base!r} is not one of {', '.join(BASES)}")
+        if "exclude" in r:
+            exclude = _codes(r["exclude"], f"{w}.exclude")
+        elif base == "with_dont_know":
+            exclude = tuple(c for c in scale.missing if scale.labels[c].strip().lower() != DONT_KNOW)
+        else:
+            exclude = scale.missing
         for answer, counted in counts.items():
             stray = [c for c in counted if c not in scale.labels or c in exclude]
             if stray:
@@ -216,6 +231,7 @@ def parse_respondent_spec(
             tuple(columns),
             counts,
             tuple(exclude),
+            base,
         )
     spec = RespondentSpec(
         id_column=_name(cols.get("id", "respondent_id"), where),

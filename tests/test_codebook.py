@@ -85,3 +85,14 @@ def test_vocabularies_accept_norwegian(codebook: Codebook) -> None:
     assert codebook.resolve("segment", "statlige") == "state"
     assert codebook.resolve("qualifier", "i underkant av") == "below"
     assert codebook.resolve("qualifier", "ca.") == "approx"
+
+
+def test_answer_base_decides_which_non_answers_stay_in_the_denominator(codebook: Codebook) -> None:
+    """benefits_realised is published with 'vet ikke' in the base (10 + 71 + 13 = 94 %), so its
+    respondent files keep code 8 in the denominator; the default base drops 8 and 9."""
+    spec = codebook.respondents
+    assert spec is not None
+    benefits = spec.questions["benefits_realised"]
+    assert (benefits.base, benefits.exclude) == ("with_dont_know", (9,))
+    trust = spec.questions["trust_personal_data_safe"]
+    assert (trust.base, trust.exclude) == ("answered", (8, 9))

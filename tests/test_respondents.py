@@ -196,3 +196,31 @@ def test_a_reworded_question_under_its_old_column_name_is_rejected(tmp_path: Pat
         write(tmp_path, "itip_2020_respondents.csv", text.replace("2021", "2020")), codebook, 2020, b"k"
     )
     assert before.ok and len(before.estimates) > 0
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_published_2023_to_respondents_2024_with_identical_answers_shows_no_change(tmp_path: Path) -> None:
+    """Issue 8: the published 2023 benefits_realised shares (10 / 71 / 13 %, n = 251) keep
+    'vet ikke' in the base. A 2024 respondent file with exactly those answers (of 200: 20 high,
+    142 some, 26 low, 12 'vet ikke') must show no change: the codebook's answer base
+    (`base: with_dont_know`) keeps code 8 in the denominator of respondent files too. With the
+    old rule (8 dropped) 'high' would read 10.6 % and 'some' 75.5 %, a change of +4.5 pp."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(REPO / "raw" / "itip_2023.csv", raw / "itip_2023.csv")
+    codes = [4] * 20 + [3] * 142 + [2] * 26 + [8] * 12
+    rows = [HEADER] + [f"O{i:04d},organisations,1,3,,,1,,{code}" for i, code in enumerate(codes, start=1)]
+    write(raw, "itip_2024_respondents.csv", "\n".join(rows) + "\n")
+    wh = tmp_path / "itip.duckdb"
+    outcomes = ingest(raw_dir=raw, warehouse=wh)
+    assert {o.status for o in outcomes} == {lib.LOADED}, [o.problems for o in outcomes]
+    got = trend_rows(
+        wh,
+        "SELECT answer, prev_year, prev_value, value, change_pp, comparable_with_prev, change_significant "
+        "FROM trend WHERE indicator = 'benefits_realised' AND segment = 'all' AND year = 2024 ORDER BY answer",
+    )
+    assert [(a, py, pv) for a, py, pv, *_ in got] == [("high", 2023, 10.0), ("low", 2023, 13.0), ("some", 2023, 71.0)]
+    for answer, _, prev, value, change, comparable, significant in got:
+        assert value == pytest.approx(prev, abs=1e-9), answer
+        assert change == pytest.approx(0.0, abs=1e-9), answer
+        assert comparable is True and significant is False, answer
