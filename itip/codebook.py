@@ -158,6 +158,7 @@ def parse_codebook(text: str, path: Path) -> Codebook:
         )
         answer_ids = {a.id for a in answers}
         aliases = []
+        reworded: list[tuple[int, str]] = []
         for a in e["aliases"]:
             text_ = str(a["text"])
             answer = a.get("answer")
@@ -168,7 +169,17 @@ def parse_codebook(text: str, path: Path) -> Codebook:
                 raise ItipError(f"{where}: alias {text_!r} is already used by {alias_index[norm][0]!r}")
             alias_index[norm] = (ind_id, answer)
             aliases.append((int(a["year"]), text_, answer))
+            # A wording marked as a substantive rewording starts a new series: a break from its year.
+            # `editorial` (same question, other words, e.g. a press paraphrase) needs a reason and breaks nothing.
+            rewording = a.get("rewording")
+            if rewording not in (None, "substantive", "editorial"):
+                raise ItipError(f"{where}: alias {text_!r}: rewording must be substantive or editorial")
+            if rewording is not None and not str(a.get("reason") or "").strip():
+                raise ItipError(f"{where}: alias {text_!r}: a rewording needs a reason")
+            if rewording == "substantive":
+                reworded.append((int(a["year"]), f"Question reworded: {str(a['reason']).strip()}"))
         breaks = tuple((int(b["year"]), str(b["reason"]).strip()) for b in e.get("breaks") or [])
+        breaks += tuple(b for b in reworded if b[0] not in {y for y, _ in breaks})
         indicators[ind_id] = Indicator(
             id=ind_id,
             survey=e["survey"],

@@ -96,3 +96,25 @@ def test_answer_base_decides_which_non_answers_stay_in_the_denominator(codebook:
     assert (benefits.base, benefits.exclude) == ("with_dont_know", (9,))
     trust = spec.questions["trust_personal_data_safe"]
     assert (trust.base, trust.exclude) == ("answered", (8, 9))
+
+
+def _one_indicator(tmp_path: Path, alias_extra: str) -> Codebook:
+    text = MINIMAL + '      - {year: 2022, text: "Ny ordlyd?"' + alias_extra + "}\n"
+    return parse_codebook(text, Path("cb.yaml"))
+
+
+def test_substantive_rewording_is_a_break_editorial_is_not(tmp_path: Path) -> None:
+    book = _one_indicator(tmp_path, ", rewording: substantive, reason: now asks about all data")
+    [brk] = [b for b in book.breaks_for("a") if b.indicator == "a"]
+    assert (brk.year, brk.reason) == (2022, "Question reworded: now asks about all data")
+    book = _one_indicator(tmp_path, ", rewording: editorial, reason: same question")
+    assert not [b for b in book.breaks_for("a") if b.indicator == "a"]
+    with pytest.raises(ItipError, match="a rewording needs a reason"):
+        _one_indicator(tmp_path, ", rewording: substantive")
+
+
+def test_the_2021_trust_rewording_has_a_documented_reason(codebook: Codebook) -> None:
+    """Issue 8: the 2021 trust wording is declared editorial (no break) with its reason in the codebook."""
+    text = (Path(__file__).parents[1] / "schemas" / "codebook.yaml").read_text(encoding="utf-8")
+    assert "rewording: editorial" in text and "Digdir's page reports 2020 and 2021 as one series" in text
+    assert not [b for b in codebook.breaks_for("trust_personal_data_safe") if b.indicator]
