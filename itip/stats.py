@@ -16,6 +16,7 @@ so it gets neither.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,6 +27,8 @@ from itip.codebook import Break
 Z_LEVEL = 0.05
 #: False discovery rate at which a change is called significant (q < Q_LEVEL).
 Q_LEVEL = 0.05
+#: Two-sided normal quantile of Z_LEVEL (1.959963984540054).
+_Z = NormalDist().inv_cdf(1 - Z_LEVEL / 2)
 
 
 def _exact(value: object, n: object, qualifier: object) -> bool:
@@ -42,10 +45,13 @@ def _exact(value: object, n: object, qualifier: object) -> bool:
 
 def wilson_interval(value: float, n: int) -> tuple[float, float]:
     """95 % Wilson interval for a share given in percent, returned in percent."""
-    from statsmodels.stats.proportion import proportion_confint  # 1.5 s to import: only when needed
-
-    low, high = proportion_confint(value / 100 * n, n, alpha=Z_LEVEL, method="wilson")
-    return float(low) * 100, float(high) * 100
+    # The closed form of statsmodels' proportion_confint(method="wilson") (tested equal to it):
+    # importing statsmodels costs seconds, and `itip check` needs only this formula.
+    p = value / 100
+    z = _Z
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - half) * 100, (centre + half) * 100
 
 
 def intervals(df: pd.DataFrame) -> tuple[list[float | None], list[float | None]]:

@@ -1,0 +1,34 @@
+"""Commands a person runs often start fast: `itip check` loads neither Prefect nor
+the statistics and plotting stacks, and never creates Prefect state."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+PROBE = """
+import json, sys
+from typer.testing import CliRunner
+from itip.cli import app
+result = CliRunner().invoke(app, ["check", *sys.argv[1:]])
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"prefect", "statsmodels", "scipy", "matplotlib", "duckdb", "samplics", "polars"})
+print(json.dumps({"code": result.exit_code, "output": result.output, "heavy": heavy}))
+"""
+
+
+def test_check_imports_only_what_checking_needs(tmp_path: Path) -> None:
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(REPO / "raw" / "itip_2023.csv"), str(REPO / "raw" / "itip_2022.xlsx")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=True,
+    )  # fmt: skip
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0, result["output"]
+    assert "itip_2023.csv: ok" in result["output"]
+    assert result["heavy"] == [], f"itip check imported {result['heavy']}"
+    assert not (tmp_path / "prefect-home").exists(), "itip check created Prefect state"
