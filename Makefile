@@ -59,8 +59,12 @@ $(DUCKDB1X)/bin/python: | $(UV)
 
 duckdb1x: $(DUCKDB1X)/bin/python ## Install the newest DuckDB 1.x into .tools/duckdb1x (for the compatibility test)
 
-pytest: setup browser duckdb1x ## The test suite only
-	$(BIN)/pytest
+# Two workers (pytest-xdist): the slow tests mostly wait on other processes, so they overlap well.
+# PYTEST_WORKERS=auto uses every core; PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+
+pytest: setup browser duckdb1x ## The test suite only (in parallel: PYTEST_WORKERS, default 2)
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck pytest ## Lint, type check and the test suite
 
