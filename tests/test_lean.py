@@ -16,7 +16,8 @@ import json, sys
 from typer.testing import CliRunner
 from itip.cli import app
 result = CliRunner().invoke(app, ["check", *sys.argv[1:]])
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"prefect", "statsmodels", "scipy", "matplotlib", "duckdb", "samplics", "polars"})
+stacks = {"prefect", "statsmodels", "scipy", "matplotlib", "duckdb", "samplics", "polars"}
+heavy = sorted({m.split(".")[0] for m in sys.modules} & stacks)
 print(json.dumps({"code": result.exit_code, "output": result.output, "heavy": heavy}))
 """
 
