@@ -958,7 +958,8 @@ def render_html(cards: list[Card], data: ReportData, codebook: Codebook, lang: s
             f"<p>{esc(words['no_headlines'])}</p></section>"
         )
     release_rows = "".join(
-        f'<tr><td class="num">{int(r["year"])}</td><td>{safe_text(r["file_name"])}</td>'
+        f'<tr><td class="num">{"" if _opt(r["year"]) is None else int(r["year"])}</td>'
+        f"<td>{safe_text(r['file_name'])}</td>"
         f'<td><code>{esc(r["sha256"])}</code></td><td class="num">{int(r["rows"])}</td>'
         f"<td>{esc(_when(r['loaded_at']))}</td></tr>"
         for r in releases

@@ -23,10 +23,14 @@ SELECT
     e.source,
     e.kind,
     e.release_id,
-    CASE WHEN e.suppressed THEN NULL ELSE e.n_effective END AS n_effective
+    CASE WHEN e.suppressed THEN NULL ELSE e.n_effective END AS n_effective,
+    e.conflict,
+    e.inferred,
+    ed.respondents AS edition_respondents
 FROM current_estimates AS e
 LEFT JOIN indicators AS i ON i.indicator = e.indicator
-LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row;
+LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row
+LEFT JOIN current_editions AS ed ON ed.year = e.year AND ed.survey = e.survey;
 COMMENT ON VIEW trend IS 'The cross-year series: one row per indicator, survey, segment, answer and year from current releases, with interval and change since the latest earlier year that has a value. Values in percent, changes in percentage points. Published figures and respondent-level estimates in one series; where both exist for the same year the respondent-level estimate is shown (see current_estimates). Respondent-level cells with fewer respondents than the small-cell threshold are shown as suppressed.';
 COMMENT ON COLUMN trend.indicator IS 'Codebook indicator id.';
 COMMENT ON COLUMN trend.survey IS 'organisations or citizens.';
@@ -51,3 +55,6 @@ COMMENT ON COLUMN trend.source IS 'URL or citation of the publication.';
 COMMENT ON COLUMN trend.kind IS 'Kind of release the figure came from: published or respondents.';
 COMMENT ON COLUMN trend.release_id IS 'Release the figure came from (see releases).';
 COMMENT ON COLUMN trend.n_effective IS 'Kish effective sample size of a respondent-level estimate; NULL for published figures and suppressed cells.';
+COMMENT ON COLUMN trend.conflict IS 'True when the release gives this figure from more than one source with different values or wording; trend shows the one the file marks preferred, view conflicts lists every alternative with its source.';
+COMMENT ON COLUMN trend.inferred IS 'True when the figure''s edition year, segment or wording was inferred from context rather than stated by its source (marked in the release file; "medium confidence" in docs/sources). The report marks such figures.';
+COMMENT ON COLUMN trend.edition_respondents IS 'How many answered this edition (year and survey) in total, from the current editions release; NULL where not published. Not the n of this figure (see n).';
