@@ -364,7 +364,8 @@ class Warehouse:
         """Every current figure with its change, for the report."""
         return self.con.execute(
             "SELECT indicator, survey, segment, answer, year, value, qualifier, value_status, n, ci_low, ci_high, "
-            "prev_year, prev_value, change_pp, change_p_value, comparable_with_prev, source, release_id FROM trend "
+            "prev_year, prev_value, change_pp, change_p_value, comparable_with_prev, source, release_id, "
+            "inferred, conflict, edition_respondents FROM trend "
             "ORDER BY indicator, segment, answer NULLS FIRST, year"
         ).df()
 

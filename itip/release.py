@@ -105,7 +105,7 @@ def discover(raw_dir: Path) -> Discovery:
     for (year, kind), paths in sorted(by_year.items(), key=order):
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
-            what = "the editions" if year is None else str(year)
+            what = f"{year} has more than one release file" if year is not None else "more than one editions file"
             for p in paths:
                 problems.append(
                     Problem(
@@ -114,7 +114,7 @@ def discover(raw_dir: Path) -> Discovery:
                         None,
                         "one_file_per_year",
                         None,
-                        f"{what} has more than one release file ({names}); keep one",
+                        f"{what} ({names}); keep one",
                     )
                 )
             continue
