@@ -550,6 +550,25 @@ def _runs(card: Card) -> list[list[Point]]:
     return runs
 
 
+#: Value labels of neighbouring years closer than this (percentage points) go on opposite sides of the line.
+LABEL_CLASH_PP = 15.0
+
+
+def label_sides(run: list[Point]) -> list[bool]:
+    """Per point, whether its value label goes above (True) or below the line: above a
+    peak, below a trough, and labels of neighbouring years that would collide on
+    opposite sides. Labels of values near 0 stay above (below would hit the axis)."""
+    values = [p.value or 0.0 for p in run]
+    sides: list[bool] = []
+    for i, value in enumerate(values):
+        neighbours = values[max(i - 1, 0) : i] + values[i + 1 : i + 2]
+        above = not neighbours or not all(other > value for other in neighbours)
+        if sides and run[i].year - run[i - 1].year == 1 and abs(value - values[i - 1]) < LABEL_CLASH_PP:
+            above = not sides[-1]
+        sides.append(above or value < 12)
+    return sides
+
+
 def draw_chart(card: Card, path: Path, lang: str) -> None:
     """A small line chart of the whole series with 95 % intervals, breaks and gaps."""
     words = TEXT[lang]
@@ -626,7 +645,7 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
                 linewidth=1.2,
             )
         ax.plot(xs, ys, color=LINE, linewidth=2, zorder=3)
-        for p in run:
+        for p, above in zip(run, label_sides(run), strict=True):
             exact = not p.qualifier
             ax.plot(
                 [p.year],
@@ -639,11 +658,14 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
                 zorder=4,
             )
             prefix = {"below": "<", "above": ">", "approx": "~"}.get(p.qualifier or "", "")
+            value = p.value or 0.0
+            anchor = max(value, p.ci_high or value) if above else min(value, p.ci_low or value)
             ax.annotate(
-                prefix + fmt_number(p.value or 0.0, lang) + ("*" if p.inferred else ""),
-                (p.year, p.value or 0.0),
+                prefix + fmt_number(value, lang) + ("*" if p.inferred else ""),
+                (p.year, anchor),
                 textcoords="offset points",
-                xytext=(0, 6),
+                xytext=(0, 6 if above else -6),
+                va="bottom" if above else "top",
                 ha="center",
                 fontsize=8,
                 fontweight="bold",
