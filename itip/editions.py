@@ -68,6 +68,19 @@ CHECK_COLUMN = {
 }
 
 
+#: Table columns that come from one column of the file (a range `45-50` is two numbers).
+FILE_COLUMN = {"response_rate_low": "response_rate", "response_rate_high": "response_rate"}
+
+
+def _as_text(value: object) -> str | None:
+    """A failing cell as the user wrote it: 120 rather than 120.0; None for NULL."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def header_key(name: str) -> str | None:
     return _BY_NAME.get(_SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip().casefold())
 
@@ -190,9 +203,10 @@ def validate_editions(frame: pd.DataFrame, file: str) -> list[Problem]:
         check = str(case.check)
         base = check.split("(")[0] if check.startswith("isin") else check
         column = CHECK_COLUMN.get(check, case.column)
+        column = FILE_COLUMN.get(column, column) if column else column
         index = case.index
         row = None if index is None or pd.isna(index) else int(checked["source_row"].loc[index])
-        value = None if case.failure_case is None or pd.isna(case.failure_case) else str(case.failure_case)
+        value = _as_text(case.failure_case)
         if check in CHECK_COLUMN:
             value = None
         message = MESSAGES.get(base, f"failed check {check}").format(value=value, column=column)

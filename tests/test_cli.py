@@ -101,7 +101,7 @@ def test_sql_from_stdin(warehouse: Path) -> None:
     result = runner.invoke(
         app, ["sql", "--csv", "--warehouse", str(warehouse)], input="SELECT count(*) AS n FROM trend"
     )
-    assert result.output.splitlines() == ["n", "41"]
+    assert result.output.splitlines() == ["n", "117"]
 
 
 @pytest.mark.parametrize(

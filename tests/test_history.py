@@ -278,3 +278,17 @@ def test_discovery_puts_the_editions_file_after_the_years(tmp_path: Path) -> Non
         2024,
         2025,
     ]
+
+
+def test_itip_check_checks_the_editions_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from itip.cli import app
+
+    runner = CliRunner()
+    good = runner.invoke(app, ["check", str(REPO / "raw" / "itip_editions.csv")])
+    assert (good.exit_code, good.output.strip()) == (0, "itip_editions.csv: ok, 6 editions")
+    bad = write(tmp_path, "itip_editions.csv", EDITIONS_HEADER + "2021,citizens,1000,,,,120,,,s\n")
+    result = runner.invoke(app, ["check", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.strip() == "itip_editions.csv, row 2, column response_rate: response_rate 120 is outside 0-100"

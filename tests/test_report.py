@@ -27,7 +27,11 @@ from itip.report import BREAK, ReportData, _runs, build_cards, card_html, headli
 from itip.stats import change_p_value
 from tests.conftest import REPO, write
 
-REFERENCE = REPO / "docs" / "sources" / "itip_published_figures.csv"
+REFERENCES = (
+    REPO / "docs" / "sources" / "itip_published_figures.csv",
+    REPO / "docs" / "sources" / "itip_published_figures_more.csv",
+)
+CONFLICTS = REPO / "docs" / "sources" / "itip_conflicting_figures.csv"
 CHROMIUM = Path("/usr/bin/chromium")
 runner = CliRunner()
 
@@ -128,8 +132,17 @@ def squash(text: str) -> str:
 
 # --- the bundled figures, independently of the report code ------------------------------
 def reference_series() -> dict[tuple[str, str, str], list[dict[str, str]]]:
-    with REFERENCE.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    """Both sweeps of published figures; where a figure was published with two values, the
+    one the bundled release marks preferred (the later publication, itip_conflicting_figures.csv)."""
+    rows: list[dict[str, str]] = []
+    for path in REFERENCES:
+        with path.open(encoding="utf-8") as fh:
+            rows += list(csv.DictReader(fh))
+    with CONFLICTS.open(encoding="utf-8") as fh:
+        for later in csv.DictReader(fh):
+            key = [later[k] for k in ("year", "survey", "segment", "indicator", "answer")]
+            (row,) = [r for r in rows if [r[k] for k in ("year", "survey", "segment", "indicator", "answer")] == key]
+            row["value"] = later["value"]
     series: dict[tuple[str, str, str], list[dict[str, str]]] = {}
     for row in rows:
         series.setdefault((row["indicator"], row["segment"], row["answer"]), []).append(row)
@@ -142,7 +155,10 @@ def shown(row: dict[str, str], lang: str = "no") -> str:
     text = str(int(number)) if number.is_integer() else str(number)
     if lang == "no":
         text = text.replace(".", ",")
-    qualifier = {"no": {"below": "under ", "approx": "ca. "}, "en": {"below": "under ", "approx": "about "}}[lang]
+    qualifier = {
+        "no": {"below": "under ", "approx": "ca. ", "above": "over "},
+        "en": {"below": "under ", "approx": "about ", "above": "over "},
+    }[lang]
     return qualifier.get(row["qualifier"], "") + text + " %"
 
 
