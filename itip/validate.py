@@ -45,8 +45,8 @@ def estimate_schema(codebook: Codebook) -> pa.DataFrameSchema:
 
     def distribution_sums(df: pd.DataFrame) -> pd.Series:
         # Of a figure given by several sources only the preferred one counts toward the sum.
-        alternatives = df.groupby(KEY, dropna=False)["source_row"].transform("size")
-        shown = (alternatives == 1) | df["preferred"].astype(bool)
+        sources = df.groupby(KEY, dropna=False)["source"].transform("nunique")
+        shown = (sources <= 1) | df["preferred"].astype(bool)
         shares = df[df["answer"].notna() & df["value"].notna() & shown]
         groups = shares.groupby(["year", "survey", "segment", "indicator"], dropna=False)["value"]
         total = groups.transform("sum")
@@ -132,11 +132,17 @@ def _distribution(frame: pd.DataFrame, index: Any) -> dict[str, str]:
     return {"indicator": str(row["indicator"]), "segment": str(row["segment"]), "total": _as_text(float(total)) or ""}
 
 
-def _alternatives(frame: pd.DataFrame, index: Any) -> str:
-    """The rows that give the same figure as row `index` (from other sources)."""
-    keys = frame[KEY].astype("string").fillna("\0")
-    same = (keys == keys.loc[index]).all(axis=1)
-    return ", ".join(str(int(r)) for r in frame.loc[same, "source_row"][: DUPLICATES_NAMED + 1])
+def _alternative_rows(frame: pd.DataFrame) -> dict[int, str]:
+    """For each row of a figure given by several sources, all rows of that figure (the first few)."""
+    groups: dict[int, str] = {}
+    for _, group in frame.groupby(KEY, dropna=False):
+        if group["source"].nunique() > 1:
+            rows = [int(r) for r in group["source_row"]]
+            named = ", ".join(str(r) for r in rows[: DUPLICATES_NAMED + 1])
+            more = len(rows) - DUPLICATES_NAMED - 1
+            for r in rows:
+                groups[r] = named + (f" and {more:,} more" if more > 0 else "")
+    return groups
 
 
 def _answers(codebook: Codebook | None, frame: pd.DataFrame, index: Any) -> str:
@@ -180,6 +186,7 @@ def run_schema(
         return []
     rows = frame["source_row"]
     duplicates = _duplicate_rows(frame)
+    alternatives: dict[int, str] | None = None  # computed once, only when a conflict fails
     problems: set[Problem] = set()
     for case in cases.itertuples(index=False):
         check = str(case.check)
@@ -203,7 +210,9 @@ def run_schema(
         template = MESSAGES.get(check, "failed check " + check)
         extra = _distribution(frame, index) if check == "distribution_sum" else {}
         if check == "conflict_preferred":
-            extra = {"alternatives": _alternatives(frame, index)}
+            if alternatives is None:
+                alternatives = _alternative_rows(frame)
+            extra = {"alternatives": alternatives.get(row, "")}
         message = template.format(
             **extra,
             value=value_text,

@@ -98,11 +98,12 @@ class Estimate(pa.DataFrameModel):
     @pa.dataframe_check(error="conflict_preferred")
     @classmethod
     def one_preferred_per_conflict(cls, df: pd.DataFrame) -> pd.Series:
-        """A figure given by several sources needs exactly one of them marked preferred."""
-        groups = df.groupby(KEY, dropna=False)["preferred"]
-        alternatives = groups.transform("size")
-        marked = groups.transform("sum")
-        return (alternatives == 1) | (marked == 1)
+        """A figure given by several sources needs exactly one of them marked preferred
+        (the same figure twice from one source is a duplicate, see `unique`)."""
+        groups = df.groupby(KEY, dropna=False)
+        sources = groups["source"].transform("nunique")
+        marked = groups["preferred"].transform("sum")
+        return (sources <= 1) | (marked == 1)
 
     class Config:
         strict = True
