@@ -48,8 +48,8 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
 def test_check_good_files() -> None:
     result = runner.invoke(app, ["check", str(REPO / "raw" / "itip_2021.csv"), str(REPO / "raw" / "itip_2022.xlsx")])
     assert result.exit_code == 0, result.output
-    assert "itip_2021.csv: ok, 15 rows" in result.output
-    assert "itip_2022.xlsx: ok, 10 rows" in result.output
+    assert "itip_2021.csv: ok, 33 rows" in result.output
+    assert "itip_2022.xlsx: ok, 26 rows" in result.output
 
 
 def test_check_lists_every_problem_with_file_row_and_column(tmp_path: Path) -> None:

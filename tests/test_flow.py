@@ -254,4 +254,4 @@ def test_artifact_lists_each_file(raw_copy: Path, tmp_path: Path) -> None:
     by_file = {r["file"]: r for r in rows}
     assert by_file["itip_2019.csv"]["status"] == "rejected"
     assert "outside 0-100" in by_file["itip_2019.csv"]["first errors"]
-    assert by_file["itip_2022.xlsx"]["rows"] == 10
+    assert by_file["itip_2022.xlsx"]["rows"] == 26
