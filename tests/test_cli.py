@@ -165,4 +165,4 @@ def test_ingest_command_in_a_real_process(tmp_path: Path) -> None:
     assert lines[3].split()[:3] == ["loaded", "2021", "itip_2021.csv"]
     assert "Traceback" not in done.stdout + done.stderr
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM trend").fetchone() == (22,)
+        assert con.execute("SELECT count(*) FROM trend").fetchone() == (46,)  # 14 + 32
