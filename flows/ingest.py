@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 from itip import ingest as lib
 from itip import progress
 from itip.codebook import Codebook, load_codebook
+from itip.editions import EDITIONS_KIND, CheckedEditions, check_editions
 from itip.failpoints import failpoint
 from itip.paths import CODEBOOK, default_raw, default_warehouse
 from itip.privacy import load_key
@@ -73,6 +74,12 @@ def respondents_task(path: Path, codebook: Codebook, year: int, warehouse: Path)
     return check_respondents(path, codebook, year, load_key(warehouse))
 
 
+@task(name="editions", cache_policy=NO_CACHE)
+def editions_task(path: Path, codebook: Codebook) -> CheckedEditions:
+    """Read and check the editions file (Pandera model Edition)."""
+    return check_editions(path, codebook)
+
+
 @task(name="load", cache_policy=NO_CACHE)
 def load_task(
     warehouse: Path,
@@ -112,6 +119,7 @@ def _process_respondents(warehouse: Path, plan: lib.Plan, codebook: Codebook) ->
     """A respondent-level file: one task reads, checks and aggregates it; load stores the aggregates."""
     release = plan.release
     progress.stage(release.path.name, "reading, checking and aggregating respondents")
+    assert release.year is not None  # only the editions file has no year
     result = respondents_task(release.path, codebook, release.year, warehouse)
     for warning in result.warnings:
         get_run_logger().warning(warning)
@@ -120,11 +128,25 @@ def _process_respondents(warehouse: Path, plan: lib.Plan, codebook: Codebook) ->
     return load_task(warehouse, plan, result.estimates, result.problems, result.respondents, codebook, result.note())
 
 
+def _process_editions(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+    """The editions file: one task reads and checks it; load stores its rows in table editions."""
+    name = plan.release.path.name
+    progress.stage(name, "reading and checking editions")
+    result = editions_task(plan.release.path, codebook)
+    for warning in result.warnings:
+        get_run_logger().warning(warning)
+    progress.stage(name, "loading" if result.ok else "recording rejection")
+    return load_task(warehouse, plan, result.editions, result.problems, result.rows, codebook)
+
+
 def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
     release = plan.release
     name = release.path.name
     if release.kind == RESPONDENTS_KIND:
         return _process_respondents(warehouse, plan, codebook)
+    if release.kind == EDITIONS_KIND:
+        return _process_editions(warehouse, plan, codebook)
+    assert release.year is not None  # only the editions file has no year
     progress.stage(name, "reading")
     table = read_task(release.path)
     failpoint("after_read")

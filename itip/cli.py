@@ -148,6 +148,7 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
     Example: itip check raw/itip_2024.csv
     """
     from itip.codebook import load_codebook
+    from itip.editions import editions_file
     from itip.release import RESPONDENT_NAME, check_release
 
     try:
@@ -162,6 +163,9 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
             continue
         if RESPONDENT_NAME.fullmatch(path.name):
             failed = _check_respondents(path, codebook) or failed
+            continue
+        if editions_file(path):
+            failed = _check_editions(path, codebook) or failed
             continue
         result = check_release(path, codebook)
         for warning in result.warnings:
@@ -188,6 +192,21 @@ def _reworded_advice(problem: object, codebook: object, year: int) -> list[str]:
         return []
     near = codebook.closest_question(problem.value)  # type: ignore[attr-defined]
     return reworded_question_advice(problem, near[0] if near else None, year)
+
+
+def _check_editions(path: Path, codebook: object) -> bool:
+    """`itip check` of the editions file; True when it has problems."""
+    from itip.editions import check_editions
+
+    result = check_editions(path, codebook)  # type: ignore[arg-type]
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}")
+    if result.ok:
+        typer.echo(f"{path.name}: ok, {len(result.editions)} editions")
+        return False
+    for problem in result.problems:
+        typer.echo(str(problem))
+    return True
 
 
 def _check_respondents(path: Path, codebook: object) -> bool:

@@ -145,7 +145,10 @@ def parse_codebook(text: str, path: Path) -> Codebook:
         where = f"{path}: indicator {ind_id}"
         if not isinstance(e, dict):
             raise ItipError(f"{where}: expected a mapping")
-        _require(e, ["survey", "topic", "label_no", "label_en", "aliases"], where)
+        _require(e, ["survey", "topic", "label_no", "label_en"], where)
+        if not isinstance(e.get("aliases"), list):
+            # an empty list is allowed: some figures were only ever published without their wording
+            raise ItipError(f"{where}: missing aliases (a list of published wordings; [] when none was published)")
         if e["survey"] not in surveys:
             raise ItipError(f"{where}: unknown survey {e['survey']!r}")
         if e["topic"] not in topics:

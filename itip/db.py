@@ -50,8 +50,9 @@ READ_ONLY_CONFIG: dict[str, str | bool | int | float | list[str]] = {
 #: Columns renamed in contract version 2 (docs/warehouse-changelog.md): old name, new name.
 _REJECTION_RENAMES = (("row", "source_row"), ("column", "source_column"), ("check", "check_id"))
 
-#: Estimate columns only some kinds of release have (respondent-level: n_effective).
-OPTIONAL_ESTIMATE_COLUMNS = ("n_effective",)
+#: Estimate columns only some kinds of release have (respondent-level: n_effective;
+#: published: the file's inferred and preferred marks).
+OPTIONAL_ESTIMATE_COLUMNS = ("n_effective", "inferred", "preferred")
 
 
 def schema_files() -> list[Path]:
@@ -203,20 +204,21 @@ class Warehouse:
         row = self.con.execute(sql, params).fetchone()
         return None if row is None else ReleaseRow(*row)
 
-    def current_release(self, year: int, kind: str) -> ReleaseRow | None:
+    def current_release(self, year: int | None, kind: str) -> ReleaseRow | None:
+        # year is NULL for the editions file
         return self._release(
             "SELECT release_id, year, kind, file_name, sha256, rows, status FROM releases "
-            "WHERE year = ? AND kind = ? AND status = 'loaded'",
+            "WHERE year IS NOT DISTINCT FROM ? AND kind = ? AND status = 'loaded'",
             [year, kind],
         )
 
-    def rejected_release(self, year: int, kind: str, sha256: str) -> ReleaseRow | None:
+    def rejected_release(self, year: int | None, kind: str, sha256: str) -> ReleaseRow | None:
         """The rejection of this exact content, if it was rejected before and not loaded since."""
         return self._release(
             "SELECT release_id, year, kind, file_name, sha256, rows, status FROM releases "
-            "WHERE year = ? AND kind = ? AND sha256 = ? AND status = 'rejected' "
+            "WHERE year IS NOT DISTINCT FROM ? AND kind = ? AND sha256 = ? AND status = 'rejected' "
             "AND release_id > coalesce((SELECT max(release_id) FROM releases "
-            "WHERE year = ? AND kind = ? AND status = 'loaded'), 0) "
+            "WHERE year IS NOT DISTINCT FROM ? AND kind = ? AND status = 'loaded'), 0) "
             "ORDER BY release_id DESC LIMIT 1",
             [year, kind, sha256, year, kind],
         )
@@ -232,7 +234,7 @@ class Warehouse:
     def load_release(
         self,
         *,
-        year: int,
+        year: int | None,
         kind: str,
         file_name: str,
         sha256: str,
@@ -244,10 +246,15 @@ class Warehouse:
         """Load a good file in one transaction: the release, its estimates, the
         supersession of the previous version, and the recomputed changes.
         `note` (e.g. how many respondents) goes into releases.message."""
-        from schemas.models import ESTIMATE_COLUMNS  # Pandera: only when loading
+        from itip.editions import EDITIONS_KIND
+        from schemas.models import EDITION_COLUMNS, ESTIMATE_COLUMNS  # Pandera: only when loading
 
-        optional = [c for c in OPTIONAL_ESTIMATE_COLUMNS if c in estimates.columns]
-        frame = estimates.loc[:, [*ESTIMATE_COLUMNS, *optional]].copy()
+        if kind == EDITIONS_KIND:  # the editions file: its rows go to table editions
+            frame, table = estimates.loc[:, list(EDITION_COLUMNS)].copy(), "editions"
+        else:
+            columns = [c for c in ESTIMATE_COLUMNS if c not in OPTIONAL_ESTIMATE_COLUMNS]
+            optional = [c for c in OPTIONAL_ESTIMATE_COLUMNS if c in estimates.columns]
+            frame, table = estimates.loc[:, [*columns, *optional]].copy(), "estimates"
         with self.transaction():
             previous = self.current_release(year, kind)
             message = None if previous is None else f"supersedes release {previous.release_id} ({previous.file_name})"
@@ -269,7 +276,8 @@ class Warehouse:
                 )
             frame.insert(0, "release_id", release_id)
             self.con.register("_estimates", frame)
-            self.con.execute("INSERT INTO estimates BY NAME SELECT * FROM _estimates")
+            # the table name is one of two constants, never input
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _estimates")
             self.con.unregister("_estimates")
             failpoint("after_estimates_insert")
             self._refresh_changes(codebook)
@@ -280,7 +288,7 @@ class Warehouse:
     def reject_release(
         self,
         *,
-        year: int,
+        year: int | None,
         kind: str,
         file_name: str,
         sha256: str,
@@ -359,7 +367,7 @@ class Warehouse:
         return self.con.execute(
             "SELECT indicator, survey, segment, answer, year, value, qualifier, value_status, n, ci_low, ci_high, "
             "prev_year, prev_value, change_pp, change_p_value, change_q_value, change_significant, "
-            "comparable_with_prev, source, release_id FROM trend "
+            "comparable_with_prev, source, release_id, inferred, conflict, edition_respondents FROM trend "
             "ORDER BY indicator, segment, answer NULLS FIRST, year"
         ).df()
 

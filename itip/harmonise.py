@@ -95,12 +95,16 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
                 "n": r.n,
                 "source": "" if _blank(r.source) else str(r.source).strip(),
                 "note": None if _blank(r.note) else str(r.note),
+                "inferred": bool(r.inferred),
+                "preferred": bool(r.preferred),
             }
         )
     frame = pd.DataFrame.from_records(rows, columns=list(ESTIMATE_COLUMNS))
     frame["year"] = frame["year"].astype("Int64")
     frame["n"] = frame["n"].astype("Int64")
     frame["value"] = frame["value"].astype("float64")
+    frame["inferred"] = frame["inferred"].astype(bool)
+    frame["preferred"] = frame["preferred"].astype(bool)
     for col in ("survey", "segment", "indicator", "answer", "question", "value_status", "qualifier", "source", "note"):
         frame[col] = frame[col].astype(object)
     lows, highs = stats.intervals(frame)

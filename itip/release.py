@@ -33,7 +33,8 @@ RESPONDENTS_KIND = "respondents"
 @dataclass(frozen=True)
 class ReleaseFile:
     path: Path
-    year: int
+    #: None for the editions file, which covers every edition.
+    year: int | None
     kind: str = KIND
 
 
@@ -72,7 +73,9 @@ def discover(raw_dir: Path) -> Discovery:
     which one is meant cannot be guessed."""
     if not raw_dir.is_dir():
         return Discovery([], [Problem(str(raw_dir), None, None, "raw_dir", None, "release folder does not exist")])
-    by_year: dict[tuple[int, str], list[Path]] = {}
+    from itip.editions import EDITIONS_KIND, editions_file
+
+    by_year: dict[tuple[int | None, str], list[Path]] = {}
     ignored: list[str] = []
     problems: list[Problem] = []
     root = raw_dir.resolve()
@@ -81,7 +84,10 @@ def discover(raw_dir: Path) -> Discovery:
         respondents = RESPONDENT_NAME.fullmatch(path.name)
         if respondents:
             year, kind = int(respondents["year"]), RESPONDENTS_KIND
-        if year is None or not (path.is_file() or path.is_symlink()):
+        editions = editions_file(path)
+        if editions:
+            kind = EDITIONS_KIND
+        if (year is None and not editions) or not (path.is_file() or path.is_symlink()):
             ignored.append(path.name)
             continue
         if path.is_symlink():
@@ -91,9 +97,15 @@ def discover(raw_dir: Path) -> Discovery:
                 continue
         by_year.setdefault((year, kind), []).append(path)
     releases = []
-    for (year, kind), paths in sorted(by_year.items()):
+
+    def order(item: tuple[tuple[int | None, str], list[Path]]) -> tuple[bool, int, str]:
+        (year, kind), _ = item
+        return year is None, year or 0, kind  # the editions file (no year) after the yearly files
+
+    for (year, kind), paths in sorted(by_year.items(), key=order):
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
+            what = f"{year} has more than one release file" if year is not None else "more than one editions file"
             for p in paths:
                 problems.append(
                     Problem(
@@ -102,7 +114,7 @@ def discover(raw_dir: Path) -> Discovery:
                         None,
                         "one_file_per_year",
                         None,
-                        f"{year} has more than one release file ({names}); keep one",
+                        f"{what} ({names}); keep one",
                     )
                 )
             continue

@@ -101,6 +101,13 @@ TEXT: dict[str, dict[str, str]] = {
         "break_chart": "brudd {year}",
         "ci": "95 % KI {low}–{high} %",
         "n": "n = {n}",
+        "edition_n": "{n} svarte på undersøkelsen i {year}",
+        "inferred": "utledet",
+        "inferred_title": "Årgang, gruppe eller ordlyd er utledet av sammenhengen, ikke oppgitt av kilden",
+        "inferred_note": "* utledet: årgang, gruppe eller ordlyd er utledet av sammenhengen, ikke oppgitt av kilden.",
+        "conflict": "kildene spriker",
+        "conflict_title": "Tallet er publisert med ulike verdier; vist er det utgivelsen merker som foretrukket "
+        "(se visningen conflicts)",
         "source": "Kilde",
         "chart_alt": "Linjediagram for {label}, {segment}: {points}.",
         "chart_alt_break": "Stiplet linje ved brudd i serien fra {year}.",
@@ -136,7 +143,9 @@ TEXT: dict[str, dict[str, str]] = {
             "q < 0,05 per år og undersøkelse; rå p vises ved siden av) og 95 % konfidensintervall (Wilson) "
             "vises bare der antall svar (n) er publisert og tallet er eksakt. Positiv eller negativ utvikling "
             "sies bare om signifikante endringer. Tall merket «under» eller "
-            "«ca.» er publisert slik. Prikkede og manglende tall vises som det, aldri som 0."
+            "«ca.» er publisert slik. Prikkede og manglende tall vises som det, aldri som 0. Tall merket «utledet» "
+            "har årgang, gruppe eller ordlyd utledet av sammenhengen; «kildene spriker» betyr at tallet er "
+            "publisert med ulike verdier, og at utgivelsen sier hvilket som vises."
         ),
         "footer": "Laget med itip fra datavarehuset {warehouse}.",
     },
@@ -184,6 +193,13 @@ TEXT: dict[str, dict[str, str]] = {
         "break_chart": "break {year}",
         "ci": "95 % CI {low}–{high} %",
         "n": "n = {n}",
+        "edition_n": "{n} answered the {year} survey",
+        "inferred": "inferred",
+        "inferred_title": "Edition year, group or wording inferred from context, not stated by the source",
+        "inferred_note": "* inferred: edition year, group or wording inferred from context, not stated by the source.",
+        "conflict": "sources disagree",
+        "conflict_title": "Published with different values; shown is the one the release marks preferred "
+        "(see the view conflicts)",
         "source": "Source",
         "chart_alt": "Line chart of {label}, {segment}: {points}.",
         "chart_alt_break": "Dashed line at the series break from {year}.",
@@ -220,7 +236,9 @@ TEXT: dict[str, dict[str, str]] = {
             "intervals (Wilson) are shown only where the number of respondents (n) is published and the figure "
             "is exact. A development is called positive or negative only when its change is significant. "
             "Figures marked 'under' or 'about' were published that way. Suppressed and missing "
-            "figures are shown as such, never as 0."
+            "figures are shown as such, never as 0. Figures marked 'inferred' have their edition year, group or "
+            "wording inferred from context; 'sources disagree' means the figure was published with different "
+            "values and the release says which one is shown."
         ),
         "footer": "Made with itip from the warehouse {warehouse}.",
     },
@@ -257,6 +275,9 @@ class Point:
     #: Benjamini-Hochberg q-value of the year and survey, and q < 0.05 (None: untested).
     q_value: float | None = None
     significant: bool | None = None
+    inferred: bool = False
+    conflict: bool = False
+    edition_respondents: int | None = None
 
     @property
     def published(self) -> bool:
@@ -420,6 +441,9 @@ def _point(rec: dict[str, Any], files: dict[int, str]) -> Point:
         significant=None if _opt(rec.get("change_significant")) is None else bool(rec["change_significant"]),
         source=str(_opt(rec.get("source")) or ""),
         file_name=None if release is None else files.get(release),
+        inferred=bool(_opt(rec.get("inferred"))),
+        conflict=bool(_opt(rec.get("conflict"))),
+        edition_respondents=whole("edition_respondents"),
     )
 
 
@@ -528,7 +552,11 @@ def _label(entry: Any, lang: str, fallback: str) -> str:
 
 
 def source_html(source: str) -> str:
-    """A link for an http(s) source, else the citation as (escaped) text."""
+    """A link for an http(s) source, else the citation as (escaped) text. A URL followed
+    by words (`https://... (a later version of the page)`) is a link and the words."""
+    url, _, rest = source.strip().partition(" ")
+    if rest and not re.search(r"\s", url) and urlsplit(url).scheme in ("http", "https"):
+        return f"{source_html(url)} {safe_text(rest.strip())}"
     parts = urlsplit(source.strip()) if source else None
     if parts is not None and parts.scheme in ("http", "https") and parts.netloc and not re.search(r"\s", source):
         host = parts.netloc.lower().removeprefix("www.")
@@ -559,6 +587,25 @@ def _runs(card: Card) -> list[list[Point]]:
     if current:
         runs.append(current)
     return runs
+
+
+#: Value labels of neighbouring years closer than this (percentage points) go on opposite sides of the line.
+LABEL_CLASH_PP = 15.0
+
+
+def label_sides(run: list[Point]) -> list[bool]:
+    """Per point, whether its value label goes above (True) or below the line: above a
+    peak, below a trough, and labels of neighbouring years that would collide on
+    opposite sides. Labels of values near 0 stay above (below would hit the axis)."""
+    values = [p.value or 0.0 for p in run]
+    sides: list[bool] = []
+    for i, value in enumerate(values):
+        neighbours = values[max(i - 1, 0) : i] + values[i + 1 : i + 2]
+        above = not neighbours or not all(other > value for other in neighbours)
+        if sides and run[i].year - run[i - 1].year == 1 and abs(value - values[i - 1]) < LABEL_CLASH_PP:
+            above = not sides[-1]
+        sides.append(above or value < 12)
+    return sides
 
 
 def draw_chart(card: Card, path: Path, lang: str) -> None:
@@ -637,7 +684,7 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
                 linewidth=1.2,
             )
         ax.plot(xs, ys, color=LINE, linewidth=2, zorder=3)
-        for p in run:
+        for p, above in zip(run, label_sides(run), strict=True):
             exact = not p.qualifier
             ax.plot(
                 [p.year],
@@ -650,11 +697,14 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
                 zorder=4,
             )
             prefix = {"below": "<", "above": ">", "approx": "~"}.get(p.qualifier or "", "")
+            value = p.value or 0.0
+            anchor = max(value, p.ci_high or value) if above else min(value, p.ci_low or value)
             ax.annotate(
-                prefix + fmt_number(p.value or 0.0, lang),
-                (p.year, p.value or 0.0),
+                prefix + fmt_number(value, lang) + ("*" if p.inferred else ""),
+                (p.year, anchor),
                 textcoords="offset points",
-                xytext=(0, 6),
+                xytext=(0, 6 if above else -6),
+                va="bottom" if above else "top",
                 ha="center",
                 fontsize=8,
                 fontweight="bold",
@@ -669,7 +719,9 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
 
 def chart_alt(card: Card, codebook: Codebook, lang: str) -> str:
     words = TEXT[lang]
-    points = "; ".join(f"{p.year}: {fmt_value(p, lang)}" for p in card.points)
+    points = "; ".join(
+        f"{p.year}: {fmt_value(p, lang)}" + (f" ({words['inferred']})" if p.inferred else "") for p in card.points
+    )
     text = words["chart_alt"].format(
         label=_card_label(card, lang), segment=_segment_label(card, codebook, lang), points=points
     )
@@ -706,6 +758,9 @@ section.topic h2{font-size:1.35rem;margin:30px 0 12px;padding-bottom:6px;border-
 .tag{background:#eaeef2;color:#424a53;border-radius:4px;padding:1px 7px}
 .tag.break{background:#fff8c5;color:#7d4e00;border:1px solid #d4a72c;cursor:help}
 .tag.stale{background:#ffebe9;color:#82071e;border:1px solid #ff8182}
+.tag.inferred{background:#f6f8fa;color:#57606a;border:1px dashed #8c959f;cursor:help;font-size:.75rem}
+.tag.conflict{background:#ffebe9;color:#82071e;border:1px solid #ff8182;cursor:help;font-size:.75rem}
+.inferrednote{font-size:.8rem;color:#57606a}
 .figure{display:flex;align-items:baseline;gap:10px;flex-wrap:wrap}
 .value{font-size:2.3rem;font-weight:700;color:#1f2328;white-space:nowrap;letter-spacing:-.02em}
 .value.status{font-size:1.4rem;color:#57606a;font-style:italic}
@@ -844,9 +899,28 @@ def _stats_html(card: Card, lang: str) -> str:
         extra.append(words["ci"].format(low=fmt_number(latest.ci_low, lang), high=fmt_number(latest.ci_high, lang)))
     if latest.n is not None:
         extra.append(words["n"].format(n=latest.n))
+    elif latest.edition_respondents is not None:  # who answered the edition, not the n of this figure
+        extra.append(words["edition_n"].format(n=latest.edition_respondents, year=latest.year))
     if extra:
         parts.append(f'<p class="stat">{esc(" · ".join(extra))}</p>')
     return "".join(parts)
+
+
+def _marks_html(point: Point, lang: str) -> str:
+    """Tags for a figure whose provenance is inferred or whose sources disagree."""
+    words = TEXT[lang]
+    marks = []
+    if point.inferred:
+        marks.append(
+            f'<span class="tag inferred" data-inferred="true" title="{esc(words["inferred_title"])}">'
+            f"{esc(words['inferred'])}*</span>"
+        )
+    if point.conflict:
+        marks.append(
+            f'<span class="tag conflict" data-conflict="true" title="{esc(words["conflict_title"])}">'
+            f"{esc(words['conflict'])}</span>"
+        )
+    return " ".join(marks)
 
 
 def _table_html(card: Card, lang: str) -> str:
@@ -860,7 +934,11 @@ def _table_html(card: Card, lang: str) -> str:
     head = "".join(f'<th scope="col">{esc(words[k])}</th>' for k in columns)
     rows = []
     for p in card.points:
-        cells = [f'<th scope="row">{p.year}</th>', f'<td class="num">{esc(fmt_value(p, lang))}</td>']
+        marks = _marks_html(p, lang)
+        cells = [
+            f'<th scope="row">{p.year}</th>',
+            f'<td class="num">{esc(fmt_value(p, lang))}{" " + marks if marks else ""}</td>',
+        ]
         if has_n:
             cells.append(f'<td class="num">{"" if p.n is None else p.n}</td>')
         if has_ci:
@@ -877,10 +955,15 @@ def _table_html(card: Card, lang: str) -> str:
         comparable = "" if p.comparable is None else words["yes" if p.comparable else "no"]
         file_name = f'<br><span class="file">{safe_text(p.file_name)}</span>' if p.file_name else ""
         cells += [f"<td>{esc(comparable)}</td>", f"<td>{source_html(p.source)}{file_name}</td>"]
-        rows.append(f'<tr data-year="{p.year}" data-status="{esc(p.status)}">{"".join(cells)}</tr>')
+        rows.append(
+            f'<tr data-year="{p.year}" data-status="{esc(p.status)}" data-inferred="{str(p.inferred).lower()}">'
+            f"{''.join(cells)}</tr>"
+        )
     notes = "".join(
         f'<p class="breaknote">{esc(words["break_text"].format(year=y))} {esc(r)}</p>' for y, r in card.crossed_breaks
     )
+    if any(p.inferred for p in card.points):
+        notes += f'<p class="inferrednote">{esc(words["inferred_note"])}</p>'
     return (
         f"<details><summary>{esc(words['table'])}</summary>"
         f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
@@ -905,10 +988,12 @@ def card_html(card: Card, codebook: Codebook, lang: str) -> str:
         figure = f'<div class="figure"><span class="value status">{esc(words["no_figures"])}</span></div>'
     else:
         cls = "value" if latest.published else "value status"
+        marks = _marks_html(latest, lang)
         figure = (
             f'<div class="figure"><span class="{cls}" data-status="{esc(latest.status)}">'
             f"{esc(fmt_value(latest, lang))}</span>"
-            f'<span class="year">{esc(words["in_year"].format(year=latest.year))}</span></div>'
+            f'<span class="year">{esc(words["in_year"].format(year=latest.year))}</span>'
+            f"{' ' + marks if marks else ''}</div>"
         )
     years = [p.year for p in card.points if p.published]
     breaknotes = "".join(  # said in the card where the series has figures on both sides of the break
@@ -1022,7 +1107,8 @@ def render_html(cards: list[Card], data: ReportData, codebook: Codebook, lang: s
             f'<p class="tested">{esc(changes_tested_text(data.trend, lang))}</p></section>'
         )
     release_rows = "".join(
-        f'<tr><td class="num">{int(r["year"])}</td><td>{safe_text(r["file_name"])}</td>'
+        f'<tr><td class="num">{"" if _opt(r["year"]) is None else int(r["year"])}</td>'
+        f"<td>{safe_text(r['file_name'])}</td>"
         f'<td><code>{esc(r["sha256"])}</code></td><td class="num">{int(r["rows"])}</td>'
         f"<td>{esc(_when(r['loaded_at']))}</td></tr>"
         for r in releases

@@ -30,6 +30,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "n": ("n", "antall", "antall svar"),
     "source": ("source", "kilde"),
     "note": ("note", "notat", "kommentar"),
+    "inferred": ("inferred", "utledet"),
+    "preferred": ("preferred", "foretrukket"),
 }
 COLUMNS = tuple(HEADERS)
 _BY_NAME = {name: col for col, names in HEADERS.items() for name in names}
@@ -46,6 +48,12 @@ _YEAR = re.compile(r"\d{4}", re.ASCII)
 #: Separators a row may have been written with (as in itip.reading).
 _SEPARATORS = ";\t,"
 _SPELLED = {";": "';'", ",": "','", "\t": "tab"}
+
+#: Spellings of a yes/no cell (columns inferred and preferred); an empty cell is no.
+FLAG_WORDS = {
+    **dict.fromkeys(("yes", "ja", "true", "sann", "1", "x"), True),
+    **dict.fromkeys(("no", "nei", "false", "usann", "0", ""), False),
+}
 
 #: Largest plausible number of respondents (Norway has about 5.6 million people).
 MAX_N = 100_000_000
@@ -93,6 +101,14 @@ def parse_count(text: str) -> tuple[int | None, str | None]:
     if n > MAX_N:
         return None, f"n is larger than any survey could have (at most {MAX_N:,})".replace(",", " ")
     return n, None
+
+
+def parse_flag(text: str) -> tuple[bool, str | None]:
+    """(flag, error) for a yes/no cell: `yes`/`ja`/`x`/`1` or `no`/`nei`/`0`/empty."""
+    flag = FLAG_WORDS.get(_SPACES.sub(" ", text).strip().casefold())
+    if flag is None:
+        return False, "must be yes/ja or no/nei (or empty for no)"
+    return flag, None
 
 
 def other_separator(cells: list[str], delimiter: str | None, width: int) -> str | None:
@@ -146,6 +162,7 @@ def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
     statuses: list[str] = []
     counts: list[int | None] = []
     years: list[int | None] = []
+    flags: dict[str, list[bool]] = {"inferred": [], "preferred": []}
 
     def bad(row: int, column: str | None, check: str, value: str | None, message: str) -> None:
         problems.append(Problem(file, row, column, check, value, message))
@@ -174,6 +191,11 @@ def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
         if err:
             bad(number, "n", "n_format", text["n"][-1], err)
         counts.append(n)
+        for col, flag_values in flags.items():
+            flag, err = parse_flag(text[col][-1])
+            if err:
+                bad(number, col, "flag_format", text[col][-1], f"{col} {err}")
+            flag_values.append(flag)
         year_text = _SPACES.sub(" ", text["year"][-1]).strip()  # `20 20` is a typo, not 2020
         if year_text == "":
             years.append(file_year)
@@ -198,6 +220,8 @@ def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
             "n": pd.array(counts, dtype="Int64"),
             "source": pd.Series(text["source"], dtype="string"),
             "note": pd.Series(text["note"], dtype="string"),
+            "inferred": pd.Series(flags["inferred"], dtype="bool"),
+            "preferred": pd.Series(flags["preferred"], dtype="bool"),
         }
     )
     staged.attrs["unknown_columns"] = unknown

@@ -16,7 +16,7 @@ from pandera.errors import SchemaErrors
 
 from itip.codebook import Codebook
 from itip.problems import Problem
-from schemas.models import KEY, ROUNDING_PER_SHARE, Estimate, StagedFigure
+from schemas.models import KEY, ROUNDING_PER_SHARE, SOURCE_KEY, Estimate, StagedFigure
 
 
 def staged_schema(file_year: int) -> pa.DataFrameSchema:
@@ -44,7 +44,10 @@ def estimate_schema(codebook: Codebook) -> pa.DataFrameSchema:
         return pd.Series([ok(i, a) for i, a in zip(df["indicator"], df["answer"], strict=True)], index=df.index)
 
     def distribution_sums(df: pd.DataFrame) -> pd.Series:
-        shares = df[df["answer"].notna() & df["value"].notna()]
+        # Of a figure given by several sources only the preferred one counts toward the sum.
+        sources = df.groupby(KEY, dropna=False)["source"].transform("nunique")
+        shown = (sources <= 1) | df["preferred"].astype(bool)
+        shares = df[df["answer"].notna() & df["value"].notna() & shown]
         groups = shares.groupby(["year", "survey", "segment", "indicator"], dropna=False)["value"]
         total = groups.transform("sum")
         count = groups.transform("count")
@@ -63,11 +66,12 @@ def estimate_schema(codebook: Codebook) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         columns=schema.columns,
         checks=[
+            *schema.checks,
             pa.Check(survey_matches, error="survey_matches_indicator"),
             pa.Check(answer_known, error="answer_known"),
             pa.Check(distribution_sums, error="distribution_sum"),
         ],
-        unique=KEY,
+        unique=SOURCE_KEY,
         report_duplicates="all",
         strict=True,
         name="Estimate",
@@ -89,7 +93,13 @@ MESSAGES = {
     "survey_matches_indicator": "survey does not match the indicator's survey in the codebook",
     "answer_known": "answer {value!r} is not an answer option of this indicator in the codebook ({answers})",
     "distribution_sum": "the shares of {indicator} ({segment}) sum to {total} %, more than 100 beyond rounding",
-    "multiple_fields_uniqueness": "duplicate: year, survey, segment, indicator and answer repeat row {others}",
+    "multiple_fields_uniqueness": (
+        "duplicate: year, survey, segment, indicator and answer repeat row {others} with the same source"
+    ),
+    "conflict_preferred": (
+        "the figure is given by more than one source (rows {alternatives}); mark exactly one of them "
+        "preferred = yes: the one trend shows"
+    ),
 }
 
 #: Dataframe-level checks are reported against the column a user should look at.
@@ -99,6 +109,7 @@ CHECK_COLUMN = {
     "answer_known": "answer",
     "distribution_sum": "value",
     "multiple_fields_uniqueness": None,
+    "conflict_preferred": "preferred",
 }
 
 
@@ -121,6 +132,19 @@ def _distribution(frame: pd.DataFrame, index: Any) -> dict[str, str]:
     return {"indicator": str(row["indicator"]), "segment": str(row["segment"]), "total": _as_text(float(total)) or ""}
 
 
+def _alternative_rows(frame: pd.DataFrame) -> dict[int, str]:
+    """For each row of a figure given by several sources, all rows of that figure (the first few)."""
+    groups: dict[int, str] = {}
+    for _, group in frame.groupby(KEY, dropna=False):
+        if group["source"].nunique() > 1:
+            rows = [int(r) for r in group["source_row"]]
+            named = ", ".join(str(r) for r in rows[: DUPLICATES_NAMED + 1])
+            more = len(rows) - DUPLICATES_NAMED - 1
+            for r in rows:
+                groups[r] = named + (f" and {more:,} more" if more > 0 else "")
+    return groups
+
+
 def _answers(codebook: Codebook | None, frame: pd.DataFrame, index: Any) -> str:
     indicator = frame.at[index, "indicator"] if "indicator" in frame.columns else None
     if codebook is None or indicator not in codebook.indicators:
@@ -135,11 +159,11 @@ DUPLICATES_NAMED = 5
 
 def _duplicate_rows(frame: pd.DataFrame) -> dict[int, str]:
     """For each row whose key repeats, the other rows with the same key (the first few)."""
-    if not set(KEY) <= set(frame.columns):
+    if not set(SOURCE_KEY) <= set(frame.columns):
         return {}
-    keyed = frame[frame.duplicated(KEY, keep=False)]
+    keyed = frame[frame.duplicated(SOURCE_KEY, keep=False)]
     groups: dict[int, str] = {}
-    for _, group in keyed.groupby(KEY, dropna=False):
+    for _, group in keyed.groupby(SOURCE_KEY, dropna=False):
         rows = [int(r) for r in group["source_row"]]
         for r in rows:
             others = [o for o in rows[: DUPLICATES_NAMED + 1] if o != r][:DUPLICATES_NAMED]
@@ -162,6 +186,7 @@ def run_schema(
         return []
     rows = frame["source_row"]
     duplicates = _duplicate_rows(frame)
+    alternatives: dict[int, str] | None = None  # computed once, only when a conflict fails
     problems: set[Problem] = set()
     for case in cases.itertuples(index=False):
         check = str(case.check)
@@ -184,6 +209,10 @@ def run_schema(
             closest = f"; closest codebook entry: {near!r}" if near else ""
         template = MESSAGES.get(check, "failed check " + check)
         extra = _distribution(frame, index) if check == "distribution_sum" else {}
+        if check == "conflict_preferred":
+            if alternatives is None:
+                alternatives = _alternative_rows(frame)
+            extra = {"alternatives": alternatives.get(row, "")}
         message = template.format(
             **extra,
             value=value_text,

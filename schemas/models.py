@@ -19,6 +19,9 @@ from pandera.typing import Series
 ROUNDING_PER_SHARE = 0.5
 
 KEY = ["year", "survey", "segment", "indicator", "answer"]
+#: A figure may repeat in a release only from different sources (a conflict, see
+#: `Estimate.preferred`); the same key from the same source is a duplicate.
+SOURCE_KEY = [*KEY, "source"]
 VALUE_STATUSES = ["published", "nil", "suppressed", "missing", "not_applicable", "invalid"]
 
 
@@ -48,6 +51,12 @@ class StagedFigure(pa.DataFrameModel):
         str_length={"min_value": 1}, description="URL or citation of the publication; required."
     )
     note: Series[pd.StringDtype] = pa.Field(description="Free-text note from the file.")
+    inferred: Series[bool] = pa.Field(
+        description="The file marks the figure's edition year, segment or wording as inferred from context."
+    )
+    preferred: Series[bool] = pa.Field(
+        description="The file marks this figure as the one trend shows where sources conflict."
+    )
 
     @pa.dataframe_check(error="indicator_or_question")
     @classmethod
@@ -79,10 +88,26 @@ class Estimate(pa.DataFrameModel):
     ci_high: Series[float] = pa.Field(nullable=True, description="Upper 95 % Wilson bound, percent.")
     source: Series[str] = pa.Field(str_length={"min_value": 1}, description="URL or citation of the publication.")
     note: Series[str] = pa.Field(nullable=True, description="Free-text note from the file.")
+    inferred: Series[bool] = pa.Field(
+        description="Edition year, segment or wording inferred from context rather than stated by the source."
+    )
+    preferred: Series[bool] = pa.Field(
+        description="Where the release holds the figure from more than one source, the one trend shows."
+    )
+
+    @pa.dataframe_check(error="conflict_preferred")
+    @classmethod
+    def one_preferred_per_conflict(cls, df: pd.DataFrame) -> pd.Series:
+        """A figure given by several sources needs exactly one of them marked preferred
+        (the same figure twice from one source is a duplicate, see `unique`)."""
+        groups = df.groupby(KEY, dropna=False)
+        sources = groups["source"].transform("nunique")
+        marked = groups["preferred"].transform("sum")
+        return (sources <= 1) | (marked == 1)
 
     class Config:
         strict = True
-        unique = KEY
+        unique = SOURCE_KEY
 
 
 class RespondentEstimate(pa.DataFrameModel):
@@ -120,3 +145,68 @@ class RespondentEstimate(pa.DataFrameModel):
 
 #: The columns of a published release's estimates, in the order of the Estimate model.
 ESTIMATE_COLUMNS = tuple(Estimate.to_schema().columns)
+
+
+#: Qualifiers of an edition's respondent count and response rate (as of figures).
+EDITION_QUALIFIERS = ["below", "above", "approx"]
+#: IT i praksis has run yearly since 2008.
+FIRST_EDITION = 2008
+
+
+class Edition(pa.DataFrameModel):
+    """One survey edition (year and survey) of the editions release file: who answered."""
+
+    source_row: Series[int] = pa.Field(ge=1, description="Row number in the file as a spreadsheet or editor shows it.")
+    year: Series[int] = pa.Field(ge=FIRST_EDITION, le=2100, description="Survey edition.")
+    survey: Series[str] = pa.Field(isin=["organisations", "citizens"], description="Codebook survey id.")
+    respondents: Series[pd.Int64Dtype] = pa.Field(nullable=True, gt=0, description="How many answered, if published.")
+    respondents_qualifier: Series[str] = pa.Field(
+        nullable=True, isin=EDITION_QUALIFIERS, description="above for 'over 500' (a lower bound), etc."
+    )
+    respondents_municipalities: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, gt=0, description="Of them, municipalities."
+    )
+    respondents_state_regional: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True, gt=0, description="Of them, state and regional public bodies."
+    )
+    response_rate_low: Series[float] = pa.Field(
+        nullable=True,
+        in_range={"min_value": 0, "max_value": 100},
+        description="Response rate, percent (low end of a range).",
+    )
+    response_rate_high: Series[float] = pa.Field(
+        nullable=True,
+        in_range={"min_value": 0, "max_value": 100},
+        description="Response rate, percent (high end of a range).",
+    )
+    response_rate_qualifier: Series[str] = pa.Field(
+        nullable=True, isin=EDITION_QUALIFIERS, description="above for 'over 50 %', approx for a range, etc."
+    )
+    population_note: Series[str] = pa.Field(nullable=True, description="Who was asked or answered, as published.")
+    source: Series[str] = pa.Field(str_length={"min_value": 1}, description="URL or citation of the publication.")
+
+    @pa.dataframe_check(error="segments_within_total")
+    @classmethod
+    def segments_within_total(cls, df: pd.DataFrame) -> pd.Series:
+        """Respondents per segment cannot add up to more than all respondents."""
+        parts = df["respondents_municipalities"].fillna(0) + df["respondents_state_regional"].fillna(0)
+        total = df["respondents"]
+        return (total.isna() | (parts <= total)).astype(bool)
+
+    @pa.dataframe_check(error="rate_range_ordered")
+    @classmethod
+    def rate_range_ordered(cls, df: pd.DataFrame) -> pd.Series:
+        low, high = df["response_rate_low"], df["response_rate_high"]
+        return low.isna() | high.isna() | (low <= high)
+
+    @pa.dataframe_check(error="one_row_per_edition")
+    @classmethod
+    def one_row_per_edition(cls, df: pd.DataFrame) -> pd.Series:
+        return ~df.duplicated(["year", "survey"], keep=False)
+
+    class Config:
+        strict = True
+
+
+#: The columns of the editions table, in the order of the Edition model.
+EDITION_COLUMNS = tuple(Edition.to_schema().columns)

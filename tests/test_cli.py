@@ -48,8 +48,8 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
 def test_check_good_files() -> None:
     result = runner.invoke(app, ["check", str(REPO / "raw" / "itip_2021.csv"), str(REPO / "raw" / "itip_2022.xlsx")])
     assert result.exit_code == 0, result.output
-    assert "itip_2021.csv: ok, 15 rows" in result.output
-    assert "itip_2022.xlsx: ok, 10 rows" in result.output
+    assert "itip_2021.csv: ok, 33 rows" in result.output
+    assert "itip_2022.xlsx: ok, 26 rows" in result.output
 
 
 def test_check_lists_every_problem_with_file_row_and_column(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_sql_from_stdin(warehouse: Path) -> None:
     result = runner.invoke(
         app, ["sql", "--csv", "--warehouse", str(warehouse)], input="SELECT count(*) AS n FROM trend"
     )
-    assert result.output.splitlines() == ["n", "41"]
+    assert result.output.splitlines() == ["n", "117"]
 
 
 @pytest.mark.parametrize(
@@ -165,4 +165,4 @@ def test_ingest_command_in_a_real_process(tmp_path: Path) -> None:
     assert lines[3].split()[:3] == ["loaded", "2021", "itip_2021.csv"]
     assert "Traceback" not in done.stdout + done.stderr
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM trend").fetchone() == (22,)
+        assert con.execute("SELECT count(*) FROM trend").fetchone() == (46,)  # 14 + 32

@@ -16,7 +16,18 @@ from tests.conftest import REPO, write
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-REFERENCE = REPO / "docs" / "sources" / "itip_published_figures.csv"
+#: The reference files as collected: figures of both sweeps, the conflicting figure and the editions.
+REFERENCES = (
+    "itip_published_figures.csv",
+    "itip_published_figures_more.csv",
+    "itip_conflicting_figures.csv",
+    "itip_editions.csv",
+)
+
+
+def read_reference(name: str) -> list[dict[str, str]]:
+    with (REPO / "docs" / "sources" / name).open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
 
 
 def snapshot(path: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -31,11 +42,12 @@ def statuses(outcomes: list[lib.FileOutcome]) -> dict[str, str]:
 
 
 def test_bundled_history_end_to_end(raw_copy: Path, tmp_path: Path) -> None:
-    """A fresh warehouse from the bundled files answers the headline question and holds every published figure."""
+    """A fresh warehouse from the bundled files answers the headline question and holds every published
+    figure of the three reference files (docs/sources/) and every edition."""
     wh = tmp_path / "itip.duckdb"
     outcomes = ingest(raw_dir=raw_copy, warehouse=wh)
     assert set(statuses(outcomes).values()) == {lib.LOADED}
-    assert len(outcomes) == 8
+    assert len(outcomes) == 13  # 12 editions of figures and the editions file
 
     with duckdb.connect(str(wh), read_only=True) as con:
         trust = con.execute(
@@ -48,28 +60,66 @@ def test_bundled_history_end_to_end(raw_copy: Path, tmp_path: Path) -> None:
         ).fetchone()
         assert change == (pytest.approx(-3.0), True)
         rows = con.execute(
-            "SELECT year, survey, segment, indicator, coalesce(answer, ''), value, coalesce(qualifier, ''), n, source "
-            "FROM trend"
+            "SELECT year, survey, segment, indicator, coalesce(answer, ''), value, coalesce(qualifier, ''), n, "
+            "split_part(source, ' ', 1), inferred, conflict FROM trend"
+        ).fetchall()
+        conflicts = con.execute(
+            "SELECT value, shown, source FROM conflicts WHERE indicator = 'benefits_realised' AND year = 2021 "
+            "AND answer = 'high' ORDER BY value"
+        ).fetchall()
+        editions = con.execute(
+            "SELECT year, survey, respondents, respondents_municipalities, respondents_state_regional, "
+            "response_rate_low, response_rate_high, coalesce(response_rate_qualifier, ''), source FROM editions"
+        ).fetchall()
+        answered = con.execute(
+            "SELECT DISTINCT edition_respondents FROM trend WHERE year = 2023 AND survey = 'organisations'"
         ).fetchall()
 
-    with REFERENCE.open(encoding="utf-8") as fh:
-        reference = list(csv.DictReader(fh))
-    expected = {
-        (
+    def figure(r: dict[str, str], conflict: bool = False) -> tuple[object, ...]:
+        return (
             int(r["year"]),
             r["survey"],
             r["segment"],
             r["indicator"],
             r["answer"],
             float(r["value"]),
-            r["qualifier"],
-            int(r["n"]) if r["n"] else None,
+            r.get("qualifier", ""),
+            int(r["n"]) if r.get("n") else None,
+            r["source_url"],
+            "medium confidence" in r["note"],
+            conflict,
+        )
+
+    first, more, conflicting, known = (read_reference(name) for name in REFERENCES)
+    assert (len(first), len(more), len(conflicting), len(known)) == (41, 76, 1, 6)
+    # The conflict: trend shows the later version of Digdir's page (20, marked preferred), conflicts lists both.
+    (alternative,) = conflicting
+    key = ("2021", "organisations", "all", "benefits_realised", "high")
+    (shown_before,) = [r for r in more if (r["year"], r["survey"], r["segment"], r["indicator"], r["answer"]) == key]
+    expected = {figure(r) for r in first} | {figure(r) for r in more if r is not shown_before}
+    expected.add(figure({**shown_before, "value": alternative["value"]}, conflict=True))
+    assert len(rows) == len(first) + len(more) == 117
+    assert set(rows) == expected
+    assert [(v, s) for v, s, _ in conflicts] == [(19.0, False), (20.0, True)]
+    assert all(source.startswith(alternative["source_url"] + " (") for _, _, source in conflicts)
+    # Every edition, with its respondents and response rate.
+    assert len(editions) == len(known) == 6
+    as_published = {(y, s, n, m, st, lo, hi, q, src) for y, s, n, m, st, lo, hi, q, src in editions}
+    for r in known:
+        low, _, high = r["response_rate"].partition("-")
+        row = (
+            int(r["year"]),
+            r["survey"],
+            int(r["respondents"]) if r["respondents"] else None,
+            int(r["respondents_municipalities"]) if r["respondents_municipalities"] else None,
+            int(r["respondents_state_regional"]) if r["respondents_state_regional"] else None,
+            float(low) if low else None,
+            float(high or low) if low else None,
+            r["response_rate_qualifier"],
             r["source_url"],
         )
-        for r in reference
-    }
-    assert len(rows) == len(reference) == 41
-    assert set(rows) == expected
+        assert row in as_published, row
+    assert answered == [(251,)]
 
 
 def test_second_run_changes_nothing(raw_copy: Path, tmp_path: Path) -> None:
@@ -92,7 +142,7 @@ def test_bad_file_is_rejected_whole_and_others_load(raw_copy: Path, tmp_path: Pa
     by_file = {o.file: o for o in outcomes}
     assert by_file["itip_2019.csv"].status == lib.REJECTED
     assert [(p.row, p.column) for p in by_file["itip_2019.csv"].problems] == [(2, "value"), (3, "indicator")]
-    assert sum(o.status == lib.LOADED for o in outcomes) == 8
+    assert sum(o.status == lib.LOADED for o in outcomes) == 13
 
     with duckdb.connect(str(wh), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM estimates WHERE year = 2019").fetchone() == (0,)
@@ -130,7 +180,7 @@ def test_corrected_file_supersedes_and_keeps_history(raw_copy: Path, tmp_path: P
             "WHERE e.indicator = 'trust_personal_data_safe' AND e.year = 2021 ORDER BY r.release_id"
         ).fetchall()
         assert history == [("superseded", 47.0), ("loaded", 46.0)]
-        assert con.execute("SELECT count(*) FROM trend WHERE year = 2021").fetchone() == (15,)
+        assert con.execute("SELECT count(*) FROM trend WHERE year = 2021").fetchone() == (32,)
 
 
 def test_bad_correction_keeps_current_release(raw_copy: Path, tmp_path: Path) -> None:
@@ -144,7 +194,7 @@ def test_bad_correction_keeps_current_release(raw_copy: Path, tmp_path: Path) ->
     assert outcomes["itip_2023.csv"].status == lib.REJECTED
     assert "closest codebook wording" in outcomes["itip_2023.csv"].problems[0].message
     with duckdb.connect(str(wh), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM trend WHERE year = 2023").fetchone() == (4,)
+        assert con.execute("SELECT count(*) FROM trend WHERE year = 2023").fetchone() == (14,)
 
 
 def test_two_files_for_one_year_are_both_refused(raw_copy: Path, tmp_path: Path) -> None:
@@ -162,7 +212,7 @@ def test_other_files_in_raw_are_ignored(raw_copy: Path, tmp_path: Path) -> None:
     write(raw_copy, "itip_2021_respondents.txt", "id,survey\n1,citizens\n")
     (raw_copy / "report.pdf").write_bytes(b"%PDF-1.4 junk")
     outcomes = ingest(raw_dir=raw_copy, warehouse=wh)
-    assert len(outcomes) == 8 and not any(o.failed for o in outcomes)
+    assert len(outcomes) == 13 and not any(o.failed for o in outcomes)
 
 
 def test_every_table_view_and_column_is_documented(raw_copy: Path, tmp_path: Path) -> None:
@@ -204,4 +254,4 @@ def test_artifact_lists_each_file(raw_copy: Path, tmp_path: Path) -> None:
     by_file = {r["file"]: r for r in rows}
     assert by_file["itip_2019.csv"]["status"] == "rejected"
     assert "outside 0-100" in by_file["itip_2019.csv"]["first errors"]
-    assert by_file["itip_2022.xlsx"]["rows"] == 10
+    assert by_file["itip_2022.xlsx"]["rows"] == 26

@@ -56,7 +56,7 @@ def test_ingest_with_the_network_unavailable(tmp_path: Path) -> None:
     )
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
-    assert "8 loaded" in done.stdout
+    assert "13 loaded" in done.stdout
     assert FAILED_CONNECTION.findall(log) == []
     # Where Prefect says it connects or serves (other URLs in the log are links to its docs).
     used = set(re.findall(r"(?:Connecting to API at|server on) https?://([^\s/:]+)", log))

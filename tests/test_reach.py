@@ -214,11 +214,11 @@ def test_latest_gives_the_newest_figure_with_its_age_in_editions(warehouse: Path
         keys = con.execute(
             "SELECT count(*), count(DISTINCT (indicator, survey, segment, answer)) FROM latest"
         ).fetchone()
-    # published 2020 and 2021; the citizens survey has figures up to 2023: two editions old
-    assert rows[0] == ("trust_personal_data_safe", "all", 2021, 47.0, 2, 2023, "trust")
-    # published for 2014-2015 only; the organisation survey has figures for 2016, 2017, 2020-2023 since
+    # published 2020 and 2021; the citizens survey has figures up to 2024: three editions old
+    assert rows[0] == ("trust_personal_data_safe", "all", 2021, 47.0, 3, 2024, "trust")
+    # published for 2014-2015 only; the organisation survey has figures for 2016, 2017, 2020-2025 since
     assert rows[1][0] == "user_service_weighted_over_cost"
-    assert rows[1][2] == 2015 and rows[1][5] == 2023 and rows[1][4] >= 4
+    assert rows[1][2] == 2015 and rows[1][5] == 2025 and rows[1][4] >= 4
     assert keys is not None and keys[0] == keys[1]
 
 

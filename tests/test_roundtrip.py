@@ -200,6 +200,8 @@ def cells(f: Figure, layout: Layout) -> dict[str, str]:
         "n": n_text(f.n, layout.grouped_n),
         "source": f.source,
         "note": f.note or "",
+        "inferred": "",  # optional columns, empty: no
+        "preferred": "",
     }
 
 

@@ -38,3 +38,8 @@ COMMENT ON COLUMN estimates.note IS 'Note from the release file.';
 -- Added for respondent-level releases; ADD COLUMN keeps warehouses built before it.
 ALTER TABLE estimates ADD COLUMN IF NOT EXISTS n_effective DOUBLE;
 COMMENT ON COLUMN estimates.n_effective IS 'Kish effective sample size (sum of weights)^2 / (sum of squared weights) of a respondent-level estimate; the interval and the test of change use it instead of n. NULL for published figures.';
+-- Added for conflicting sources and inferred provenance; ADD COLUMN keeps warehouses built before them.
+ALTER TABLE estimates ADD COLUMN IF NOT EXISTS inferred BOOLEAN;
+ALTER TABLE estimates ADD COLUMN IF NOT EXISTS preferred BOOLEAN;
+COMMENT ON COLUMN estimates.inferred IS 'True when the release file marks the figure as inferred: its edition year, segment or wording was taken from context rather than stated by the source (column inferred/utledet). NULL for respondent-level estimates and releases loaded before the column existed.';
+COMMENT ON COLUMN estimates.preferred IS 'True on the figure trend shows where the release gives the same figure (year, survey, segment, indicator, answer) from more than one source (column preferred/foretrukket; exactly one per such figure, checked at load). See view conflicts.';

@@ -1,9 +1,16 @@
 -- current_estimates: the estimates trend and changes are built from: one per indicator, survey, segment, answer and year.
 CREATE OR REPLACE VIEW current_estimates AS
-WITH current AS (
-    SELECT e.*, r.kind
+WITH loaded AS (
+    SELECT
+        e.*,
+        r.kind,
+        count(*) OVER (PARTITION BY e.release_id, e.year, e.survey, e.segment, e.indicator, e.answer) > 1 AS conflict
     FROM estimates AS e
     INNER JOIN releases AS r ON r.release_id = e.release_id AND r.status = 'loaded'
+),
+current AS (
+    -- of a figure given by several sources, the one the release file marks preferred
+    SELECT * FROM loaded WHERE NOT conflict OR coalesce(preferred, false)
 ),
 threshold AS (
     SELECT coalesce(max(TRY_CAST(value AS INTEGER)), 10) AS min_cell_n FROM meta WHERE key = 'min_cell_n'
@@ -27,7 +34,9 @@ SELECT
     c.source,
     c.note,
     c.kind,
-    (c.kind = 'respondents' AND c.n < t.min_cell_n) AS suppressed
+    (c.kind = 'respondents' AND c.n < t.min_cell_n) AS suppressed,
+    c.conflict,
+    coalesce(c.inferred, false) AS inferred
 FROM current AS c
 CROSS JOIN threshold AS t
 WHERE NOT (
@@ -42,7 +51,7 @@ WHERE NOT (
             AND r.year = c.year
     )
 );
-COMMENT ON VIEW current_estimates IS 'Estimates of current (loaded) releases after precedence: where a respondent-level estimate and a published figure exist for the same indicator, survey, segment, answer and year, the respondent-level estimate is used and the published figure stays in estimates only. suppressed marks respondent-level cells with fewer respondents than meta.min_cell_n (codebook respondents.min_cell_n, default 10).';
+COMMENT ON VIEW current_estimates IS 'Estimates of current (loaded) releases after precedence: where a respondent-level estimate and a published figure exist for the same indicator, survey, segment, answer and year, the respondent-level estimate is used and the published figure stays in estimates only. Where a release gives the same figure from several sources (a conflict), the one it marks preferred is used; view conflicts lists all of them. suppressed marks respondent-level cells with fewer respondents than meta.min_cell_n (codebook respondents.min_cell_n, default 10).';
 COMMENT ON COLUMN current_estimates.release_id IS 'Release the estimate came from.';
 COMMENT ON COLUMN current_estimates.source_row IS 'Row of the estimate in its release (see estimates.source_row).';
 COMMENT ON COLUMN current_estimates.year IS 'Survey edition.';
@@ -62,3 +71,5 @@ COMMENT ON COLUMN current_estimates.source IS 'Publication, or respondent file a
 COMMENT ON COLUMN current_estimates.note IS 'Note from the release file.';
 COMMENT ON COLUMN current_estimates.kind IS 'published or respondents.';
 COMMENT ON COLUMN current_estimates.suppressed IS 'True for a respondent-level cell with n below the small-cell threshold: trend shows it as NULL with status suppressed.';
+COMMENT ON COLUMN current_estimates.conflict IS 'True when the release gives this figure from more than one source; this is the preferred one (see view conflicts).';
+COMMENT ON COLUMN current_estimates.inferred IS 'True when the release file marks the figure as inferred (edition year, segment or wording from context).';

@@ -25,10 +25,14 @@ SELECT
     e.release_id,
     CASE WHEN e.suppressed THEN NULL ELSE e.n_effective END AS n_effective,
     c.change_q_value,
-    c.change_significant
+    c.change_significant,
+    e.conflict,
+    e.inferred,
+    ed.respondents AS edition_respondents
 FROM current_estimates AS e
 LEFT JOIN indicators AS i ON i.indicator = e.indicator
-LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row;
+LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row
+LEFT JOIN current_editions AS ed ON ed.year = e.year AND ed.survey = e.survey;
 COMMENT ON VIEW trend IS 'The cross-year series: one row per indicator, survey, segment, answer and year from current releases, with interval and change since the latest earlier year that has a value. Values in percent, changes in percentage points. Published figures and respondent-level estimates in one series; where both exist for the same year the respondent-level estimate is shown (see current_estimates). Respondent-level cells with fewer respondents than the small-cell threshold are shown as suppressed.';
 COMMENT ON COLUMN trend.indicator IS 'Codebook indicator id.';
 COMMENT ON COLUMN trend.survey IS 'organisations or citizens.';
@@ -55,3 +59,6 @@ COMMENT ON COLUMN trend.release_id IS 'Release the figure came from (see release
 COMMENT ON COLUMN trend.n_effective IS 'Kish effective sample size of a respondent-level estimate; NULL for published figures and suppressed cells.';
 COMMENT ON COLUMN trend.change_q_value IS 'Benjamini-Hochberg q-value of the change: change_p_value adjusted for every change tested in the same year and survey. NULL where untested.';
 COMMENT ON COLUMN trend.change_significant IS 'True where change_q_value < 0.05 (the only meaning of significant in itip), false where tested and not significant, NULL where untested.';
+COMMENT ON COLUMN trend.conflict IS 'True when the release gives this figure from more than one source with different values or wording; trend shows the one the file marks preferred, view conflicts lists every alternative with its source.';
+COMMENT ON COLUMN trend.inferred IS 'True when the figure''s edition year, segment or wording was inferred from context rather than stated by its source (marked in the release file; "medium confidence" in docs/sources). The report marks such figures.';
+COMMENT ON COLUMN trend.edition_respondents IS 'How many answered this edition (year and survey) in total, from the current editions release; NULL where not published. Not the n of this figure (see n).';
