@@ -27,7 +27,7 @@ import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -37,6 +37,9 @@ from matplotlib.ticker import FuncFormatter
 
 from itip.codebook import Answer, Codebook, Indicator, load_codebook
 from itip.db import open_warehouse
+
+if TYPE_CHECKING:
+    from itip.lake import Lake
 
 LANGUAGES = ("no", "en")
 SIGNIFICANCE_LEVEL = 0.05
@@ -291,7 +294,7 @@ class ReportData:
     trend: pd.DataFrame
     breaks: pd.DataFrame
     releases: pd.DataFrame
-    warehouse: Path
+    warehouse: Path | Lake
 
 
 @dataclass
@@ -304,7 +307,7 @@ class Report:
     releases: list[dict[str, Any]] = field(default_factory=list)
 
 
-def read_report_data(warehouse: Path) -> ReportData:
+def read_report_data(warehouse: Path | Lake) -> ReportData:
     """Read the current figures, breaks and releases from the warehouse, read-only."""
     with open_warehouse(warehouse, read_only=True) as wh:
         return ReportData(wh.report_trend(), wh.report_breaks(), wh.loaded_releases(), warehouse)
@@ -969,7 +972,7 @@ def _when(value: Any) -> str:
 
 # --- the whole report ------------------------------------------------------------------
 def write_report(
-    warehouse: Path,
+    warehouse: Path | Lake,
     out_dir: Path,
     lang: str = "no",
     codebook: Codebook | None = None,
