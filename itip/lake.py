@@ -163,8 +163,9 @@ def connect(lake: Lake, *, read_only: bool, as_of: str | None = None) -> duckdb.
     """An in-memory DuckDB with the lake attached as `lake` and in use.
 
     Read-only connections attach the lake READ_ONLY (at a snapshot for `as_of`) and
-    then turn off file access and lock the configuration, as `itip sql` does for a
-    file warehouse; DuckLake reads its Parquet files through the attached catalog."""
+    then turn off file access except to the lake's data path and lock the configuration,
+    as `itip sql` does for a file warehouse. (Files under the data path stay reachable, so
+    analysts' storage credentials must be read-only: see docs/scaling.md.)"""
     import duckdb
 
     from itip.db import BASE_CONFIG
@@ -190,6 +191,12 @@ def connect(lake: Lake, *, read_only: bool, as_of: str | None = None) -> duckdb.
         con.execute(f"ATTACH {_literal(PREFIX + lake.catalog)} AS {ALIAS}{suffix}")
         con.execute(f"USE {ALIAS}")
         if read_only:
+            # The lake's own Parquet files stay readable; every other file and URL does not.
+            row = con.execute(
+                "SELECT value FROM ducklake_options(?) WHERE option_name = 'data_path'", [ALIAS]
+            ).fetchone()
+            if row and row[0]:
+                con.execute(f"SET allowed_directories = [{_literal(str(row[0]))}]")
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
     except ItipError:
@@ -236,9 +243,7 @@ def is_conflict(exc: BaseException) -> bool:
     """A DuckLake commit lost to another writer's (the transaction was rolled back)."""
     import duckdb
 
-    return isinstance(exc, duckdb.TransactionException) or (
-        isinstance(exc, duckdb.Error) and "conflict" in str(exc).lower()
-    )
+    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
 
 
 def retry_conflicts(work: Callable[[], T], lake: Lake, attempts: int | None = None) -> T:
@@ -294,29 +299,30 @@ def migrate(source: Path, lake: Lake, codebook: object) -> dict[str, int]:
     with open_lake(lake) as wh:
         wh.sync_codebook(codebook)
 
+        try:
+            wh.con.execute(f"ATTACH {_literal(str(source))} AS source (READ_ONLY)")
+        except duckdb.Error as exc:
+            raise ItipError(f"{source}: not a DuckDB warehouse or damaged: {_first_line(exc)}") from None
+
         def copy() -> dict[str, int]:
             counts: dict[str, int] = {}
             with wh.transaction():
                 row = wh.con.execute("SELECT count(*) FROM releases").fetchone()
                 if row and row[0]:
                     raise ItipError(f"{lake.name}: the lake already has {row[0]} releases; migrate into an empty lake")
-                try:
-                    wh.con.execute(f"ATTACH {_literal(str(source))} AS source (READ_ONLY)")
-                except duckdb.Error as exc:
-                    raise ItipError(f"{source}: not a DuckDB warehouse or damaged: {_first_line(exc)}") from None
-                try:
-                    for table in FACT_TABLES:
-                        # table names are the constants above; rows go over BY NAME
-                        wh.con.execute(f"INSERT INTO {ALIAS}.main.{table} BY NAME SELECT * FROM source.main.{table}")
-                        got = wh.con.execute(f"SELECT count(*) FROM source.main.{table}").fetchone()
-                        counts[table] = int(got[0]) if got else 0
-                    cell = wh.con.execute("SELECT value FROM source.main.meta WHERE key = 'min_cell_n'").fetchone()
-                finally:
-                    wh.con.execute("DETACH source")
+                for table in FACT_TABLES:
+                    # table names are the constants above; rows go over BY NAME
+                    wh.con.execute(f"INSERT INTO {ALIAS}.main.{table} BY NAME SELECT * FROM source.main.{table}")
+                    got = wh.con.execute(f"SELECT count(*) FROM source.main.{table}").fetchone()
+                    counts[table] = int(got[0]) if got else 0
+                cell = wh.con.execute("SELECT value FROM source.main.meta WHERE key = 'min_cell_n'").fetchone()
                 if cell is not None:
                     wh._set_meta("min_cell_n", str(cell[0]))
                 wh._refresh_changes(codebook)
                 wh.mark_write()
             return counts
 
-        return retry_conflicts(copy, lake)
+        try:
+            return retry_conflicts(copy, lake)
+        finally:
+            wh.con.execute("DETACH source")
