@@ -20,7 +20,8 @@ from itip import progress
 from itip.codebook import Codebook, load_codebook
 from itip.editions import EDITIONS_KIND, CheckedEditions, check_editions
 from itip.failpoints import failpoint
-from itip.paths import CODEBOOK, default_raw, default_warehouse
+from itip.lake import Lake, target
+from itip.paths import CODEBOOK, default_raw
 from itip.privacy import load_key
 from itip.problems import FileProblems, Problem
 from itip.reading import Table
@@ -43,7 +44,7 @@ def discover_task(raw_dir: Path) -> Discovery:
 
 
 @task(name="plan", cache_policy=NO_CACHE)
-def plan_task(warehouse: Path, releases: list[ReleaseFile]) -> list[lib.Plan]:
+def plan_task(warehouse: Path | Lake, releases: list[ReleaseFile]) -> list[lib.Plan]:
     """One task for all files: a run with nothing new costs one task, not one per year."""
     return lib.plan_all(warehouse, releases)
 
@@ -69,7 +70,7 @@ def harmonise_task(
 
 
 @task(name="respondents", cache_policy=NO_CACHE)
-def respondents_task(path: Path, codebook: Codebook, year: int, warehouse: Path) -> RespondentResult:
+def respondents_task(path: Path, codebook: Codebook, year: int, warehouse: Path | Lake) -> RespondentResult:
     """Read, check and aggregate a respondent-level file (in-memory DuckDB); returns aggregates only."""
     return check_respondents(path, codebook, year, load_key(warehouse))
 
@@ -82,7 +83,7 @@ def editions_task(path: Path, codebook: Codebook) -> CheckedEditions:
 
 @task(name="load", cache_policy=NO_CACHE)
 def load_task(
-    warehouse: Path,
+    warehouse: Path | Lake,
     plan: lib.Plan,
     estimates: pd.DataFrame,
     problems: list[Problem],
@@ -94,7 +95,7 @@ def load_task(
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def report_task(warehouse: Path, report_dir: Path, codebook: Codebook) -> Path:
+def report_task(warehouse: Path | Lake, report_dir: Path, codebook: Codebook) -> Path:
     """Build the key-figures report and publish its headline changes as an artifact."""
     from itip.report import headline_markdown, write_report  # matplotlib: only when something changed
 
@@ -115,7 +116,7 @@ def parquet_task(warehouse: Path) -> Path:
     return write_parquet_snapshot(warehouse)
 
 
-def _process_respondents(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+def _process_respondents(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
     """A respondent-level file: one task reads, checks and aggregates it; load stores the aggregates."""
     release = plan.release
     progress.stage(release.path.name, "reading, checking and aggregating respondents")
@@ -128,7 +129,7 @@ def _process_respondents(warehouse: Path, plan: lib.Plan, codebook: Codebook) ->
     return load_task(warehouse, plan, result.estimates, result.problems, result.respondents, codebook, result.note())
 
 
-def _process_editions(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+def _process_editions(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
     """The editions file: one task reads and checks it; load stores its rows in table editions."""
     name = plan.release.path.name
     progress.stage(name, "reading and checking editions")
@@ -139,7 +140,7 @@ def _process_editions(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> li
     return load_task(warehouse, plan, result.editions, result.problems, result.rows, codebook)
 
 
-def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+def _process(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
     release = plan.release
     name = release.path.name
     if release.kind == RESPONDENTS_KIND:
@@ -164,7 +165,7 @@ def _process(warehouse: Path, plan: lib.Plan, codebook: Codebook) -> lib.FileOut
     return load_task(warehouse, plan, estimates, problems, len(table.rows), codebook)
 
 
-def _ingest_locked(raw_dir: Path, warehouse: Path, codebook: Codebook) -> list[lib.FileOutcome]:
+def _ingest_locked(raw_dir: Path, warehouse: Path | Lake, codebook: Codebook) -> list[lib.FileOutcome]:
     """Everything that needs the warehouse to itself: one writer at a time."""
     logger = get_run_logger()
     with lib.ingest_lock(warehouse):
@@ -184,7 +185,8 @@ def _ingest_locked(raw_dir: Path, warehouse: Path, codebook: Codebook) -> list[l
             logger.info(outcome.line())
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
             outcomes.append(outcome)
-        _snapshot(warehouse, prepared, outcomes)
+        if isinstance(warehouse, Path):  # a lake's tables are Parquet files already
+            _snapshot(warehouse, prepared, outcomes)
     return outcomes
 
 
@@ -205,9 +207,10 @@ def _snapshot(warehouse: Path, prepared: bool, outcomes: list[lib.FileOutcome]) 
 @flow(name="ingest", log_prints=False)
 def ingest(
     raw_dir: Path | None = None,
-    warehouse: Path | None = None,
+    warehouse: Path | str | Lake | None = None,
     codebook_path: Path | None = None,
     report_dir: Path | None = None,
+    lake_data: str | None = None,
 ) -> list[lib.FileOutcome]:
     """Load every new or changed release file in raw/ into the warehouse.
 
@@ -215,9 +218,11 @@ def ingest(
     year's current release; a bad file is rejected whole and recorded while the
     other files still load. When anything was loaded or superseded, the last step
     builds the key-figures report (default: report/ next to the warehouse).
+    `warehouse` may be a lake (`ducklake:<catalog>`, data path `lake_data`): no lock
+    there, every file is one DuckLake transaction.
     """
     raw_dir = Path(raw_dir or default_raw())
-    warehouse = Path(warehouse or default_warehouse())
+    warehouse = target(warehouse, lake_data)
     codebook = load_codebook(Path(codebook_path or CODEBOOK))
     logger = get_run_logger()
     try:

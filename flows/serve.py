@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from itip.lake import PREFIX, Lake
 from itip.problems import ItipError
 
 DEFAULT_CRON = "0 6 * * *"
@@ -84,7 +85,16 @@ def local_server(state_dir: Path, port: int, host: str = "127.0.0.1") -> Iterato
         log.close()
 
 
-def serve(raw_dir: Path, warehouse: Path, cron: str, timezone: str, api_url: str | None = None) -> None:
+def _warehouse_parameters(warehouse: Path | Lake) -> dict[str, str]:
+    if isinstance(warehouse, Path):
+        return {"warehouse": str(warehouse.resolve())}
+    return {
+        "warehouse": PREFIX + warehouse.catalog,
+        **({"lake_data": warehouse.data_path} if warehouse.data_path else {}),
+    }
+
+
+def serve(raw_dir: Path, warehouse: Path | Lake, cron: str, timezone: str, api_url: str | None = None) -> None:
     """Serve the ingest flow on a cron schedule until interrupted (Ctrl-C or SIGTERM).
 
     `api_url` points this process at a server started after Prefect was imported
@@ -103,7 +113,7 @@ def serve(raw_dir: Path, warehouse: Path, cron: str, timezone: str, api_url: str
         ingest.serve(
             name=DEPLOYMENT,
             schedule=Cron(cron, timezone=timezone),
-            parameters={"raw_dir": str(raw_dir.resolve()), "warehouse": str(warehouse.resolve())},
+            parameters={"raw_dir": str(raw_dir.resolve()), **_warehouse_parameters(warehouse)},
             description=f"itip ingest of {raw_dir} into {warehouse}, {cron} ({timezone})",
             pause_on_shutdown=False,
             print_starting_message=False,  # its hint lacks PREFECT_API_URL and fails as printed; see run_hint

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from itip.paths import default_raw, default_warehouse
+from itip.paths import default_raw
 from itip.problems import ItipError
 
 if TYPE_CHECKING:
     from itip.ingest import FileOutcome
+    from itip.lake import Lake
 
 app = typer.Typer(
     name="itip",
@@ -30,9 +31,27 @@ app = typer.Typer(
 )
 
 WarehouseOpt = Annotated[
-    Path | None,
-    typer.Option("--warehouse", "-w", help="DuckDB file (default: $ITIP_WAREHOUSE or warehouse/itip.duckdb)."),
+    str | None,
+    typer.Option(
+        "--warehouse",
+        "-w",
+        help="DuckDB file, or a lake as ducklake:<catalog> (default: $ITIP_WAREHOUSE or warehouse/itip.duckdb).",
+    ),
 ]
+LakeDataOpt = Annotated[
+    str | None,
+    typer.Option("--lake-data", help="Data path of a new lake: folder or object store URL (default: $ITIP_LAKE_DATA)."),
+]
+
+
+def _where(warehouse: str | None, lake_data: str | None = None) -> Path | Lake:
+    """The warehouse file or lake a command works on."""
+    from itip.lake import target
+
+    try:
+        return target(warehouse, lake_data)
+    except ItipError as exc:
+        raise _fail(str(exc), 2) from None
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -57,6 +76,7 @@ def ingest(
     raw: Annotated[Path | None, typer.Option("--raw", help="Folder of release files (default: raw/).")] = None,
     warehouse: WarehouseOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's own log lines.")] = False,
+    lake_data: LakeDataOpt = None,
 ) -> None:
     """Load new and changed release files into the warehouse, as a Prefect flow run.
 
@@ -77,7 +97,7 @@ def ingest(
 
     try:
         with Reporter():
-            outcomes = ingest_flow(raw_dir=raw_dir, warehouse=warehouse or default_warehouse())
+            outcomes = ingest_flow(raw_dir=raw_dir, warehouse=_where(warehouse, lake_data))
     except ItipError as exc:
         raise _fail(str(exc)) from None
     except Exception as exc:  # Prefect or the machine failed, not the input: say so in one line
@@ -121,7 +141,7 @@ def serve(
         Cron(cron, timezone=timezone)
     except Exception as exc:
         raise _fail(f"invalid schedule {cron!r} ({timezone}): {str(exc).splitlines()[0]}", 2) from None
-    target = warehouse or default_warehouse()
+    target = _where(warehouse)
     try:
         if os.environ.get("PREFECT_API_URL"):
             typer.echo(f"using the Prefect server at {os.environ['PREFECT_API_URL']}")
@@ -217,7 +237,7 @@ def _check_respondents(path: Path, codebook: object) -> bool:
 
     match = RESPONDENT_NAME.fullmatch(path.name)
     assert match is not None
-    result = check_respondents(path, codebook, int(match["year"]), load_key(default_warehouse()))  # type: ignore[arg-type]
+    result = check_respondents(path, codebook, int(match["year"]), load_key(_where(None)))  # type: ignore[arg-type]
     for warning in result.warnings:
         typer.echo(f"warning: {warning}")
     if result.ok:
@@ -284,7 +304,7 @@ def trend(
                 listing = "segments: " + ", ".join(codebook.segments)
                 raise _fail(f"unknown segment {segment!r}; {_closest(segment, spellings, listing)}")
             segment = resolved
-        with open_warehouse(warehouse or default_warehouse(), read_only=True) as wh:
+        with open_warehouse(_where(warehouse), read_only=True) as wh:
             if not wh.has_indicator(indicator):
                 listing = 'list them with: itip sql "SELECT indicator FROM indicators"'
                 raise _fail(f"unknown indicator {indicator!r}; {_closest(indicator, wh.indicator_ids(), listing)}")
@@ -313,6 +333,10 @@ def sql(
     query: Annotated[str | None, typer.Argument(help="SQL to run; read from stdin when omitted.")] = None,
     warehouse: WarehouseOpt = None,
     csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Lake only: read the warehouse as it was at this time or snapshot id."),
+    ] = None,
 ) -> None:
     """Run SQL on a read-only connection to the warehouse.
 
@@ -328,7 +352,7 @@ def sql(
     if not text.strip():
         raise _fail("no query given (as an argument or on stdin)", 2)
     try:
-        columns, rows = run_query(warehouse or default_warehouse(), text)
+        columns, rows = run_query(_where(warehouse), text, as_of=as_of)
     except ItipError as exc:
         raise _fail(str(exc)) from None
     if columns:
@@ -349,7 +373,10 @@ def shell(warehouse: WarehouseOpt = None) -> None:
     from itip.shell import run_shell
 
     try:
-        code = run_shell(warehouse or default_warehouse())
+        where = _where(warehouse)
+        if not isinstance(where, Path):
+            raise ItipError("itip shell works on a warehouse file; on a lake use: itip sql")
+        code = run_shell(where)
     except ItipError as exc:
         raise _fail(str(exc)) from None
     if code:
@@ -384,7 +411,9 @@ def export(
     """
     from itip.export import export as export_files
 
-    wh_path = warehouse or default_warehouse()
+    wh_path = _where(warehouse)
+    if not isinstance(wh_path, Path):
+        raise _fail("itip export works on a warehouse file; a lake's data are Parquet files already", 2)
     target = out or wh_path.parent / "export"
     if plain_csv and fmt is not ExportFormat.csv:
         raise _fail("--plain-csv goes with --format csv", 2)
@@ -422,7 +451,7 @@ def report(
     from itip.codebook import load_codebook
     from itip.report import write_report
 
-    wh_path = warehouse or default_warehouse()
+    wh_path = _where(warehouse)
     target = out or wh_path.parent / "report"
     try:
         result = write_report(wh_path, target, lang=lang.value, codebook=load_codebook())
@@ -431,6 +460,43 @@ def report(
     except OSError as exc:
         raise _fail(f"{target}: cannot write the report: {exc.strerror or exc}") from None
     typer.echo(f"{result.path} ({len(result.cards)} cards, {len(result.charts)} charts)")
+
+
+lake_app = typer.Typer(help="Create a DuckLake warehouse, or move a file warehouse into one.", no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+
+
+@lake_app.command("init")
+def lake_init(
+    warehouse: WarehouseOpt = None,
+    lake_data: LakeDataOpt = None,
+    source: Annotated[
+        Path | None, typer.Option("--from", help="A DuckDB file warehouse whose releases and rejections to copy in.")
+    ] = None,
+) -> None:
+    """Create the lake's catalog and data path, load the schema and codebook, and
+    optionally copy every release, estimate and rejection of a file warehouse.
+
+    Example: itip lake init -w "ducklake:postgres:dbname=itip host=db" --lake-data s3://itip/lake/
+    --from warehouse/itip.duckdb
+    """
+    from itip.codebook import load_codebook
+    from itip.lake import Lake, migrate, open_lake, retry_conflicts
+
+    where = _where(warehouse, lake_data)
+    if not isinstance(where, Lake):
+        raise _fail(f"{where}: not a lake; give --warehouse ducklake:<catalog> (or set ITIP_WAREHOUSE)", 2)
+    try:
+        codebook = load_codebook()
+        if source is not None:
+            counts = migrate(source, where, codebook)
+            typer.echo(f"{where.name}: copied " + ", ".join(f"{n} {t}" for t, n in counts.items()) + f" from {source}")
+            return
+        with open_lake(where) as wh:
+            retry_conflicts(lambda: wh.sync_codebook(codebook), where)
+    except ItipError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{where.name}: ready")
 
 
 def main() -> None:

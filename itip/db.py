@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -31,6 +32,9 @@ from itip.problems import ItipError, Problem
 #: version it was created with; tests/test_reach.py opens the result with the newest
 #: DuckDB 1.x wheel.
 STORAGE_VERSION = "v1.0.0"
+
+if TYPE_CHECKING:
+    from itip.lake import Lake
 
 #: Settings for every connection: nothing is fetched or loaded from the network.
 BASE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
@@ -86,29 +90,38 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise ItipError(f"{path}: not a DuckDB warehouse or damaged: {exc}") from None
 
 
+#: Which tables exist, in the database and schema the connection uses (a file, or the lake).
+_HAS_META = (
+    "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' "
+    "AND database_name = current_database() AND schema_name = current_schema()"
+)
+
+
 class Warehouse:
     """A connection to the warehouse with the operations the pipeline needs."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path):
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | Lake):
         self.con = con
         self.path = path
+        #: True on a DuckLake catalog (see itip.lake): some DDL differs there.
+        self.lake = not isinstance(path, Path)
+        self._in_transaction = False
 
     # --- setup ---------------------------------------------------------------------
     def ensure_schema(self) -> None:
         """Create or update tables and views when the SQL in warehouse/sql changed."""
         sha = _schema_sha()
-        has_meta = self.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main'"
-        ).fetchone()
+        has_meta = self.con.execute(_HAS_META).fetchone()
         if has_meta and has_meta[0] and self.get_meta("schema_sha256") == sha:
             return
         with self.transaction():
             self._migrate()
             for path in schema_files():
-                self.con.execute(path.read_text(encoding="utf-8"))
+                self._apply(path.read_text(encoding="utf-8"))
             self._set_meta("schema_sha256", sha)
             # New columns of changes (e.g. q-values) are filled by the next codebook sync.
             self.con.execute("DELETE FROM meta WHERE key = 'codebook_sha256'")
+            self.mark_write()
 
     def _migrate(self) -> None:
         """Bring a warehouse of an older contract version to this one before the SQL files run
@@ -123,11 +136,23 @@ class Warehouse:
             if old in columns and new not in columns:
                 self.con.execute(f'ALTER TABLE rejections RENAME COLUMN "{old}" TO {new}')
 
+    def _apply(self, sql: str) -> None:
+        """Run one schema file. DuckLake keeps comments on tables, views and table
+        columns but not on view columns: on a lake those statements are skipped
+        (the view's own comment and the underlying tables' columns are kept)."""
+        if not self.lake:
+            self.con.execute(sql)
+            return
+        for statement in self.con.extract_statements(sql):
+            try:
+                self.con.execute(statement)
+            except duckdb.BinderException as exc:
+                if "Cannot comment on columns" not in str(exc):
+                    raise
+
     def is_current(self, codebook_sha: str) -> bool:
         """True when schema and codebook applied to this file are the ones in this checkout."""
-        has_meta = self.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main'"
-        ).fetchone()
+        has_meta = self.con.execute(_HAS_META).fetchone()
         if not (has_meta and has_meta[0]):
             return False
         return self.get_meta("schema_sha256") == _schema_sha() and self.get_meta("codebook_sha256") == codebook_sha
@@ -137,17 +162,42 @@ class Warehouse:
         return None if row is None else str(row[0])
 
     def _set_meta(self, key: str, value: str) -> None:
-        self.con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+        # UPDATE, else INSERT: meta has no primary key to replace on (DuckLake has none).
+        updated = self.con.execute("UPDATE meta SET value = ? WHERE key = ?", [value, key]).fetchone()
+        if not (updated and updated[0]):
+            self.con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    def mark_write(self) -> None:
+        """Count this write in meta.writes. Every writing transaction updates that one row,
+        so on a lake two concurrent writers always conflict and one retries (DuckLake lets
+        plain appends to the same table both commit, which would duplicate a release)."""
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'writes'").fetchone()
+        self._set_meta("writes", str(int(row[0]) + 1 if row else 1))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.con.begin()
-        try:
+        """One transaction; a nested block joins the outer one (a lake writer re-checks
+        its plan and writes in the same transaction)."""
+        if self._in_transaction:
             yield
-        except BaseException:
-            self.con.rollback()
-            raise
-        self.con.commit()
+            return
+        self._in_transaction = True
+        try:
+            self.con.begin()
+            try:
+                yield
+            except BaseException:
+                self.con.rollback()
+                raise
+            self.con.commit()
+        finally:
+            self._in_transaction = False
+
+    def _next_release_id(self) -> int:
+        # No sequence (DuckLake has none): the next number inside the writing transaction.
+        row = self.con.execute("SELECT coalesce(max(release_id), 0) + 1 FROM releases").fetchone()
+        assert row is not None
+        return int(row[0])
 
     # --- codebook ------------------------------------------------------------------
     def sync_codebook(self, codebook: Codebook) -> bool:
@@ -197,6 +247,7 @@ class Warehouse:
                 self._set_meta("min_cell_n", str(codebook.respondents.min_cell_n))
             self._refresh_changes(codebook)
             self._set_meta("codebook_sha256", codebook.sha256)
+            self.mark_write()
         return True
 
     # --- releases ------------------------------------------------------------------
@@ -260,13 +311,13 @@ class Warehouse:
             message = None if previous is None else f"supersedes release {previous.release_id} ({previous.file_name})"
             if note:
                 message = note if message is None else f"{note}; {message}"
-            row = self.con.execute(
-                "INSERT INTO releases (year, kind, file_name, sha256, rows, status, loaded_at, flow_run_id, message) "
-                "VALUES (?, ?, ?, ?, ?, 'loaded', now(), ?, ?) RETURNING release_id",
-                [year, kind, file_name, sha256, len(frame), flow_run_id, message],
-            ).fetchone()
-            assert row is not None
-            release_id = int(row[0])
+            release_id = self._next_release_id()
+            self.con.execute(
+                "INSERT INTO releases "
+                "(release_id, year, kind, file_name, sha256, rows, status, loaded_at, flow_run_id, message) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'loaded', now(), ?, ?)",
+                [release_id, year, kind, file_name, sha256, len(frame), flow_run_id, message],
+            )
             failpoint("after_release_insert")
             if previous is not None:
                 self.con.execute(
@@ -281,6 +332,7 @@ class Warehouse:
             self.con.unregister("_estimates")
             failpoint("after_estimates_insert")
             self._refresh_changes(codebook)
+            self.mark_write()
             failpoint("before_commit")
         failpoint("after_commit")
         return release_id, previous
@@ -314,17 +366,18 @@ class Warehouse:
         )
         records["source_row"] = records["source_row"].astype("Int64")
         with self.transaction():
-            row = self.con.execute(
-                "INSERT INTO releases (year, kind, file_name, sha256, rows, status, loaded_at, flow_run_id, message) "
-                "VALUES (?, ?, ?, ?, ?, 'rejected', now(), ?, ?) RETURNING release_id",
-                [year, kind, file_name, sha256, rows, flow_run_id, summary],
-            ).fetchone()
-            assert row is not None
-            release_id = int(row[0])
+            release_id = self._next_release_id()
+            self.con.execute(
+                "INSERT INTO releases "
+                "(release_id, year, kind, file_name, sha256, rows, status, loaded_at, flow_run_id, message) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'rejected', now(), ?, ?)",
+                [release_id, year, kind, file_name, sha256, rows, flow_run_id, summary],
+            )
             records.insert(0, "release_id", release_id)
             self.con.register("_rejections", records)
             self.con.execute("INSERT INTO rejections BY NAME SELECT * FROM _rejections")
             self.con.unregister("_rejections")
+            self.mark_write()
         return release_id
 
     def _refresh_changes(self, codebook: Codebook) -> None:
@@ -385,9 +438,16 @@ class Warehouse:
 
 
 @contextmanager
-def open_warehouse(path: Path, read_only: bool = False) -> Iterator[Warehouse]:
+def open_warehouse(path: Path | Lake, read_only: bool = False) -> Iterator[Warehouse]:
     """Open the warehouse file itself. Read-only for sessions and checks; writing
-    in place is only for private copies (see `write_snapshot`)."""
+    in place is only for private copies (see `write_snapshot`). A DuckLake target
+    (itip.lake) is opened as a lake: there every write is a transaction of its own."""
+    if not isinstance(path, Path):
+        from itip.lake import open_lake
+
+        with open_lake(path, read_only=read_only) as lake_wh:
+            yield lake_wh
+        return
     if read_only and not path.exists():
         raise ItipError(f"{path}: no warehouse yet; run 'itip ingest' first")
     if not read_only:
@@ -458,9 +518,18 @@ def write_snapshot(path: Path) -> Iterator[Warehouse]:
     failpoint("after_swap")
 
 
-def run_query(path: Path, sql: str) -> tuple[list[str], list[tuple[object, ...]]]:
-    """Run an analyst's SQL on a read-only connection that cannot reach files or settings."""
-    with open_warehouse(path, read_only=True) as wh:
+def run_query(path: Path | Lake, sql: str, as_of: str | None = None) -> tuple[list[str], list[tuple[object, ...]]]:
+    """Run an analyst's SQL on a read-only connection that cannot reach files or settings.
+    `as_of` (a snapshot id or a time) reads a lake as it was then; a file has no history."""
+    if as_of is not None and isinstance(path, Path):
+        raise ItipError(f"{path}: --as-of needs a DuckLake warehouse (ducklake:...); a DuckDB file keeps no history")
+    if not isinstance(path, Path):
+        from itip.lake import open_lake
+
+        opened = open_lake(path, read_only=True, as_of=as_of)
+    else:
+        opened = open_warehouse(path, read_only=True)
+    with opened as wh:
         try:
             cursor = wh.con.execute(sql)
         except duckdb.Error as exc:

@@ -20,6 +20,7 @@ from filelock import FileLock, Timeout
 from itip.codebook import Codebook
 from itip.db import Warehouse, open_warehouse, remove_snapshot, write_snapshot
 from itip.failpoints import failpoint
+from itip.lake import Lake, open_lake, retry_conflicts
 from itip.problems import ItipError, Problem
 from itip.release import ReleaseFile, sha256_file
 
@@ -81,10 +82,14 @@ def lock_path(warehouse: Path) -> Path:
 
 
 @contextmanager
-def ingest_lock(warehouse: Path, wait_seconds: float | None = None) -> Iterator[None]:
+def ingest_lock(warehouse: Path | Lake, wait_seconds: float | None = None) -> Iterator[None]:
     """One ingest per warehouse at a time. A second one waits (bounded) and then
     gives up with a message; the lock is the operating system's, so a killed
-    ingest never leaves it held. Holding it, leftovers of a killed run are removed."""
+    ingest never leaves it held. Holding it, leftovers of a killed run are removed.
+    A lake takes no lock: its writers commit DuckLake transactions concurrently."""
+    if isinstance(warehouse, Lake):
+        yield
+        return
     wait = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path(warehouse)))
@@ -107,10 +112,13 @@ def ingest_lock(warehouse: Path, wait_seconds: float | None = None) -> Iterator[
         lock.release()
 
 
-def prepare(warehouse: Path, codebook: Codebook) -> bool:
+def prepare(warehouse: Path | Lake, codebook: Codebook) -> bool:
     """Create or migrate the warehouse and apply codebook changes; True if anything changed.
 
     Checked read-only first, so a run with nothing new writes nothing."""
+    if isinstance(warehouse, Lake):
+        with open_lake(warehouse) as lake_wh:  # creates catalog and schema when missing
+            return retry_conflicts(lambda: lake_wh.sync_codebook(codebook), warehouse)
     if warehouse.exists():
         with open_warehouse(warehouse, read_only=True) as wh:
             if wh.is_current(codebook.sha256):
@@ -120,7 +128,7 @@ def prepare(warehouse: Path, codebook: Codebook) -> bool:
     return True
 
 
-def plan_all(warehouse: Path, releases: list[ReleaseFile]) -> list[Plan]:
+def plan_all(warehouse: Path | Lake, releases: list[ReleaseFile]) -> list[Plan]:
     """Plans for every file, on one read-only connection."""
     with open_warehouse(warehouse, read_only=True) as wh:
         return [plan(wh, release) for release in releases]
@@ -128,7 +136,11 @@ def plan_all(warehouse: Path, releases: list[ReleaseFile]) -> list[Plan]:
 
 def plan(wh: Warehouse, release: ReleaseFile) -> Plan:
     """Skip a file whose content is already current, or already rejected as it is."""
-    sha = sha256_file(release.path)
+    return decide(wh, release, sha256_file(release.path))
+
+
+def decide(wh: Warehouse, release: ReleaseFile, sha: str) -> Plan:
+    """The plan for a file with this content, from what the warehouse holds now."""
     current = wh.current_release(release.year, release.kind)
     if current is not None and current.sha256 == sha:
         outcome = FileOutcome(release.path.name, release.year, UNCHANGED, current.rows, current.release_id)
@@ -150,7 +162,7 @@ def plan(wh: Warehouse, release: ReleaseFile) -> Plan:
 
 
 def store(
-    warehouse: Path,
+    warehouse: Path | Lake,
     plan_: Plan,
     estimates: pd.DataFrame,
     problems: list[Problem],
@@ -161,30 +173,70 @@ def store(
 ) -> FileOutcome:
     """Load a good file or record a rejected one, each in one transaction.
     `note` is stored with a loaded release (e.g. the number of respondents)."""
+    if isinstance(warehouse, Lake):
+        return _store_lake(warehouse, plan_, estimates, problems, rows, codebook, flow_run_id, note)
+    with write_snapshot(warehouse) as wh:
+        return _write(wh, plan_, estimates, problems, rows, codebook, flow_run_id, note)
+
+
+def _store_lake(
+    lake: Lake,
+    plan_: Plan,
+    estimates: pd.DataFrame,
+    problems: list[Problem],
+    rows: int,
+    codebook: Codebook,
+    flow_run_id: str | None,
+    note: str | None,
+) -> FileOutcome:
+    """One DuckLake transaction that re-checks the plan and writes. Another writer may have
+    loaded or rejected the same content since the plan was made: then this one reports
+    it as unchanged / still rejected and writes nothing. A lost conflict is retried."""
+    with open_lake(lake) as wh:
+
+        def attempt() -> FileOutcome:
+            with wh.transaction():
+                again = decide(wh, plan_.release, plan_.sha256)
+                if again.outcome is not None:
+                    return again.outcome
+                return _write(wh, plan_, estimates, problems, rows, codebook, flow_run_id, note)
+
+        return retry_conflicts(attempt, lake)
+
+
+def _write(
+    wh: Warehouse,
+    plan_: Plan,
+    estimates: pd.DataFrame,
+    problems: list[Problem],
+    rows: int,
+    codebook: Codebook,
+    flow_run_id: str | None,
+    note: str | None,
+) -> FileOutcome:
     release = plan_.release
     name = release.path.name
-    with write_snapshot(warehouse) as wh:
-        if problems:
-            release_id = wh.reject_release(
-                year=release.year,
-                kind=release.kind,
-                file_name=name,
-                sha256=plan_.sha256,
-                rows=rows,
-                problems=problems,
-                flow_run_id=flow_run_id,
-            )
-            return FileOutcome(name, release.year, REJECTED, 0, release_id, f"{len(problems)} problem(s)", problems)
-        release_id, previous = wh.load_release(
+    if problems:
+        release_id = wh.reject_release(
             year=release.year,
             kind=release.kind,
             file_name=name,
             sha256=plan_.sha256,
-            estimates=estimates,
-            codebook=codebook,
+            rows=rows,
+            problems=problems,
             flow_run_id=flow_run_id,
-            note=note,
         )
+        return FileOutcome(name, release.year, REJECTED, 0, release_id, f"{len(problems)} problem(s)", problems)
+    release_id, previous = wh.load_release(
+        year=release.year,
+        kind=release.kind,
+        file_name=name,
+        sha256=plan_.sha256,
+        estimates=estimates,
+        codebook=codebook,
+        flow_run_id=flow_run_id,
+        note=note,
+    )
     status = LOADED if previous is None else SUPERSEDED
     message = _rows(len(estimates)) + ("" if previous is None else f"; replaces release {previous.release_id}")
     return FileOutcome(name, release.year, status, len(estimates), release_id, message)

@@ -17,6 +17,10 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from itip.lake import Lake
 
 KEY_ENV = "ITIP_ID_KEY"
 KEY_FILE_ENV = "ITIP_ID_KEY_FILE"
@@ -25,12 +29,12 @@ KEY_FILE_NAME = "itip-id.key"
 PSEUDONYM_CHARS = 16
 
 
-def key_file(warehouse: Path) -> Path:
+def key_file(warehouse: Path | Lake) -> Path:
     env = os.environ.get(KEY_FILE_ENV)
     return Path(env) if env else warehouse.with_name(KEY_FILE_NAME)
 
 
-def load_key(warehouse: Path) -> bytes:
+def load_key(warehouse: Path | Lake) -> bytes:
     """The pseudonymisation key: from the environment, else the key file (generated if missing)."""
     env = os.environ.get(KEY_ENV)
     if env:

@@ -27,7 +27,7 @@ import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -39,6 +39,9 @@ from itip.codebook import Answer, Codebook, Indicator, load_codebook
 from itip.db import open_warehouse
 from itip.dictionary import DICTIONARY_DIR, dictionary_link_html, write_dictionary
 from itip.export import write_report_downloads
+
+if TYPE_CHECKING:
+    from itip.lake import Lake
 
 LANGUAGES = ("no", "en")
 #: A change is significant when its Benjamini-Hochberg q-value is below this (itip.stats.Q_LEVEL).
@@ -381,7 +384,7 @@ class ReportData:
     trend: pd.DataFrame
     breaks: pd.DataFrame
     releases: pd.DataFrame
-    warehouse: Path
+    warehouse: Path | Lake
 
 
 @dataclass
@@ -394,7 +397,7 @@ class Report:
     releases: list[dict[str, Any]] = field(default_factory=list)
 
 
-def read_report_data(warehouse: Path) -> ReportData:
+def read_report_data(warehouse: Path | Lake) -> ReportData:
     """Read the current figures, breaks and releases from the warehouse, read-only."""
     with open_warehouse(warehouse, read_only=True) as wh:
         return ReportData(wh.report_trend(), wh.report_breaks(), wh.loaded_releases(), warehouse)
@@ -1177,7 +1180,7 @@ def _when(value: Any) -> str:
 
 # --- the whole report ------------------------------------------------------------------
 def write_report(
-    warehouse: Path,
+    warehouse: Path | Lake,
     out_dir: Path,
     lang: str = "no",
     codebook: Codebook | None = None,
@@ -1210,8 +1213,9 @@ def write_report(
     tmp = target.with_name(f".{HTML_NAME}.{os.getpid()}.tmp")
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, target)
-    write_dictionary(warehouse, out_dir / DICTIONARY_DIR, lang, report_link=f"../{HTML_NAME}")
-    write_report_downloads(warehouse, out_dir)
+    if isinstance(warehouse, Path):  # a lake has no file to describe or snapshot beside the report
+        write_dictionary(warehouse, out_dir / DICTIONARY_DIR, lang, report_link=f"../{HTML_NAME}")
+        write_report_downloads(warehouse, out_dir)
     return Report(target, charts, cards, lang, built_at, _records(data.releases))
 
 

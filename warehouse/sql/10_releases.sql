@@ -1,19 +1,18 @@
 -- releases: one row per release file version seen by an ingest (loaded, rejected or superseded).
-CREATE SEQUENCE IF NOT EXISTS release_id_seq START 1;
 CREATE TABLE IF NOT EXISTS releases (
-    release_id INTEGER PRIMARY KEY DEFAULT nextval('release_id_seq'),
+    release_id INTEGER NOT NULL,
     year INTEGER NOT NULL,
     kind VARCHAR NOT NULL,
     file_name VARCHAR NOT NULL,
     sha256 VARCHAR NOT NULL,
     rows INTEGER NOT NULL,
-    status VARCHAR NOT NULL CHECK (status IN ('loaded', 'rejected', 'superseded')),
+    status VARCHAR NOT NULL,
     loaded_at TIMESTAMPTZ NOT NULL,
     flow_run_id VARCHAR,
     message VARCHAR
 );
 COMMENT ON TABLE releases IS 'One row per version of a release file that an ingest processed. At most one release per year and kind has status loaded: the current one, which trend reads.';
-COMMENT ON COLUMN releases.release_id IS 'Identifier of this file version; estimates and rejections refer to it.';
+COMMENT ON COLUMN releases.release_id IS 'Identifier of this file version (1, 2, ... in the order processed); estimates and rejections refer to it.';
 COMMENT ON COLUMN releases.year IS 'Survey edition, from the file name; NULL for the editions file (itip_editions.*), which covers every edition.';
 COMMENT ON COLUMN releases.kind IS 'published: figures as published in the report and by partners; respondents: weighted estimates computed from a respondent-level file (itip_<YEAR>_respondents.*), whose respondent rows are never stored; editions: the editions file (table editions), what is known about each edition.';
 COMMENT ON COLUMN releases.file_name IS 'File name in raw/.';

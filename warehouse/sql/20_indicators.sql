@@ -1,6 +1,6 @@
 -- indicators: one row per codebook indicator, replaced whenever the codebook changes.
 CREATE TABLE IF NOT EXISTS indicators (
-    indicator VARCHAR PRIMARY KEY,
+    indicator VARCHAR NOT NULL,
     survey VARCHAR NOT NULL,
     topic VARCHAR NOT NULL,
     label_no VARCHAR NOT NULL,

@@ -15,8 +15,7 @@ CREATE TABLE IF NOT EXISTS estimates (
     ci_low DOUBLE,
     ci_high DOUBLE,
     source VARCHAR NOT NULL,
-    note VARCHAR,
-    PRIMARY KEY (release_id, source_row)
+    note VARCHAR
 );
 COMMENT ON TABLE estimates IS 'One row per figure in a release file. History is kept: rows of superseded releases stay, trend shows only current ones.';
 COMMENT ON COLUMN estimates.release_id IS 'Release (file version) the figure came from.';

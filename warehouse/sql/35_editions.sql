@@ -12,8 +12,7 @@ CREATE TABLE IF NOT EXISTS editions (
     response_rate_high DOUBLE,
     response_rate_qualifier VARCHAR,
     population_note VARCHAR,
-    source VARCHAR NOT NULL,
-    PRIMARY KEY (release_id, source_row)
+    source VARCHAR NOT NULL
 );
 COMMENT ON TABLE editions IS 'One row per survey edition (year and survey) in an editions release file (raw/itip_editions.csv): respondents, per-segment respondents and response rate where published. Rows of superseded editions files stay as history; view current_editions has the current ones.';
 COMMENT ON COLUMN editions.release_id IS 'Release (version of the editions file) the row came from.';

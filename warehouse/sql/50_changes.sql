@@ -6,8 +6,7 @@ CREATE TABLE IF NOT EXISTS changes (
     prev_value DOUBLE,
     change_pp DOUBLE,
     change_p_value DOUBLE,
-    comparable_with_prev BOOLEAN,
-    PRIMARY KEY (release_id, source_row)
+    comparable_with_prev BOOLEAN
 );
 COMMENT ON TABLE changes IS 'One row per current estimate with its change against the latest earlier year that has a value; computed in Python (statsmodels) and rebuilt whenever the current releases or the codebook change. Read it through trend.';
 COMMENT ON COLUMN changes.release_id IS 'Release of the estimate.';

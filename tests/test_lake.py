@@ -1,0 +1,230 @@
+"""The warehouse on DuckLake: the same trend and the same documented tables as the file,
+time travel, migration from a file warehouse, and concurrent writers and readers on a
+real PostgreSQL catalog (started by tests/postgres.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.ingest import ingest
+from itip.cli import app
+from itip.db import open_warehouse, run_query
+from itip.lake import Lake, snapshots
+from tests.conftest import REPO, write
+from tests.postgres import Server, postgres_server
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+ITIP = Path(sys.executable).parent / "itip"
+TREND = "SELECT * FROM trend ORDER BY indicator, survey, segment, answer NULLS FIRST, year"
+RELEASES = "SELECT * EXCLUDE (loaded_at, flow_run_id) FROM releases ORDER BY release_id"
+#: Comments on tables, views and table columns (DuckLake keeps no comments on view columns).
+COMMENTS = (
+    "SELECT 'table', table_name, NULL, comment FROM duckdb_tables() WHERE database_name = current_database() "
+    "UNION ALL SELECT 'view', view_name, NULL, comment FROM duckdb_views() "
+    "WHERE NOT internal AND database_name = current_database() "
+    "UNION ALL SELECT 'column', c.table_name, c.column_name, c.comment FROM duckdb_columns() AS c "
+    "JOIN duckdb_tables() AS t USING (database_name, schema_name, table_name) "
+    "WHERE c.database_name = current_database() ORDER BY ALL"
+)
+
+
+def rows(target: Path | Lake, sql: str) -> list[tuple[object, ...]]:
+    with open_warehouse(target, read_only=True) as wh:
+        return wh.con.execute(sql).fetchall()
+
+
+def file_lake(tmp_path: Path) -> Lake:
+    return Lake(str(tmp_path / "meta.ducklake"), str(tmp_path / "lake-data") + "/")
+
+
+def test_bundled_data_gives_the_same_trend_on_a_lake(raw_copy: Path, tmp_path: Path) -> None:
+    file = tmp_path / "itip.duckdb"
+    lake = file_lake(tmp_path)
+    ingest(raw_dir=raw_copy, warehouse=file)
+    outcomes = ingest(raw_dir=raw_copy, warehouse="ducklake:" + lake.catalog, lake_data=lake.data_path)
+    assert {o.status for o in outcomes} == {"loaded"}
+    assert (tmp_path / "lake-data").is_dir()
+    assert not (tmp_path / "meta.ducklake.lock").exists()  # no file lock on a lake
+    trend = rows(lake, TREND)
+    assert len(trend) > 30
+    assert trend == rows(file, TREND)
+    assert rows(lake, RELEASES) == rows(file, RELEASES)
+    assert rows(lake, COMMENTS) == rows(file, COMMENTS)
+    assert all(r[3] for r in rows(lake, COMMENTS))  # every table, view and table column documented
+    again = ingest(raw_dir=raw_copy, warehouse=lake)
+    assert {o.status for o in again} == {"unchanged"}
+
+
+def test_as_of_reads_an_older_snapshot(raw_copy: Path, tmp_path: Path) -> None:
+    lake = file_lake(tmp_path)
+    first = tmp_path / "first"
+    first.mkdir()
+    for name in ("itip_2014.csv", "itip_2015.csv", "itip_2020.csv"):
+        shutil.copy(raw_copy / name, first / name)
+    ingest(raw_dir=first, warehouse=lake)
+    snapshot, moment = snapshots(lake)[-1]
+    time.sleep(0.05)
+    ingest(raw_dir=raw_copy, warehouse=lake)
+    count = "SELECT count(*) FROM releases WHERE status = 'loaded'"
+    assert run_query(lake, count)[1] == [(len(list(raw_copy.iterdir())),)]
+    assert run_query(lake, count, as_of=str(snapshot))[1] == [(3,)]
+    assert run_query(lake, count, as_of=moment.isoformat())[1] == [(3,)]
+    years = "SELECT DISTINCT year FROM trend ORDER BY year"
+    assert run_query(lake, years, as_of=str(snapshot))[1] == [(2014,), (2015,), (2020,)]
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["sql", "-w", "ducklake:" + lake.catalog, "--as-of", str(snapshot), count])
+    assert result.exit_code == 0 and "3" in result.output
+    on_file = runner.invoke(app, ["sql", "-w", str(tmp_path / "f.duckdb"), "--as-of", "1", "SELECT 1"])
+    assert on_file.exit_code == 1
+    assert on_file.output.strip().splitlines() == [
+        f"itip: {tmp_path / 'f.duckdb'}: --as-of needs a DuckLake warehouse (ducklake:...); "
+        "a DuckDB file keeps no history"
+    ]
+    bad = runner.invoke(app, ["sql", "-w", "ducklake:" + lake.catalog, "--as-of", "yesterday", "SELECT 1"])
+    assert bad.exit_code == 1 and "not a snapshot id or a time" in bad.output
+
+
+def test_lake_sql_cannot_reach_other_files_or_write(raw_copy: Path, tmp_path: Path) -> None:
+    lake = file_lake(tmp_path)
+    ingest(raw_dir=raw_copy, warehouse=lake)
+    for sql in ("SELECT * FROM read_csv('/etc/passwd')", "DELETE FROM releases", "SET enable_external_access = true"):
+        with pytest.raises(Exception, match="query failed"):
+            run_query(lake, sql)
+    assert run_query(lake, "SELECT count(*) > 0 FROM estimates")[1] == [(True,)]
+
+
+def test_lake_init_migrates_every_release_and_rejection(raw_copy: Path, tmp_path: Path) -> None:
+    write(raw_copy, "itip_2016.csv", "survey,indicator,value,source\ncitizens,no_such_indicator,120,x\n")
+    file = tmp_path / "itip.duckdb"
+    ingest(raw_dir=raw_copy, warehouse=file)
+    assert rows(file, "SELECT count(*) FROM rejections")[0][0] >= 2
+    lake = file_lake(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["lake", "init", "-w", "ducklake:" + lake.catalog, "--lake-data", str(lake.data_path), "--from", str(file)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "releases" in result.output
+    every = "SELECT * FROM releases ORDER BY release_id"
+    assert rows(lake, every) == rows(file, every)
+    rejections = "SELECT * FROM rejections ORDER BY ALL"
+    assert rows(lake, rejections) == rows(file, rejections)
+    assert rows(lake, TREND) == rows(file, TREND)
+    # the lake goes on from there: nothing new, the rejected file still rejected
+    outcomes = {o.file: o.status for o in ingest(raw_dir=raw_copy, warehouse=lake)}
+    assert outcomes.pop("itip_2016.csv") == "still rejected"
+    assert set(outcomes.values()) == {"unchanged"}
+    again = runner.invoke(app, ["lake", "init", "-w", "ducklake:" + lake.catalog, "--from", str(file)])
+    assert again.exit_code == 1 and "migrate into an empty lake" in again.output
+    not_lake = runner.invoke(app, ["lake", "init", "-w", str(file)])
+    assert not_lake.exit_code == 2
+
+
+# --- PostgreSQL catalog: concurrent writers and readers ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    with postgres_server() as server:
+        yield server
+
+
+READER = textwrap.dedent(
+    """
+    import sys, time, pathlib
+    from itip.lake import Lake
+    from itip.db import open_warehouse
+    lake, stop = Lake(sys.argv[1]), pathlib.Path(sys.argv[2])
+    seen, slowest = [], 0.0
+    while not stop.exists():
+        started = time.monotonic()
+        with open_warehouse(lake, read_only=True) as wh:
+            seen.append(wh.con.execute("SELECT count(*) FROM releases").fetchone()[0])
+        slowest = max(slowest, time.monotonic() - started)
+    print(len(seen), min(seen), max(seen), int(seen == sorted(seen)), round(slowest, 3), flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_two_writers_two_readers_and_a_killed_writer_on_postgres(
+    postgres: Server, raw_copy: Path, tmp_path: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    lake = Lake("postgres:" + postgres.new_database(), str(tmp_path / "data") + "/")
+    target = "ducklake:" + lake.catalog
+    first = tmp_path / "first"
+    first.mkdir()
+    shutil.copy(raw_copy / "itip_2014.csv", first / "itip_2014.csv")
+    ingest(raw_dir=first, warehouse=lake)  # readers need the tables to exist
+
+    def env(**extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "ITIP_LAKE_DATA": lake.data_path,
+            **extra,
+        }
+
+    stop = tmp_path / "stop"
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, lake.catalog, str(stop)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=env(),
+        )
+        for _ in range(2)
+    ]
+
+    def writer(**extra: str) -> subprocess.Popen[str]:
+        home = tmp_path / f"home{len(extra)}{time.monotonic_ns()}"  # separate local state per writer
+        home.mkdir()
+        return subprocess.Popen(
+            [str(ITIP), "ingest", "--raw", str(raw_copy), "-w", target],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=home,
+            env=env(**extra),
+        )
+
+    killed = writer(ITIP_FAILPOINT="after_estimates_insert:2")
+    writers = [writer(), writer()]
+    outputs = [w.communicate(timeout=400) for w in writers]
+    killed.wait(timeout=400)
+    stop.touch()
+    reports = [r.communicate(timeout=120)[0].split() for r in readers]
+
+    assert killed.returncode == -9
+    for w, (out, err) in zip(writers, outputs, strict=True):
+        assert w.returncode == 0, out + err
+    files = sorted(p.name for p in raw_copy.iterdir())
+    loaded = rows(lake, "SELECT file_name, count(*) FROM releases GROUP BY file_name ORDER BY file_name")
+    assert loaded == [(name, 1) for name in files]  # every file exactly once
+    assert rows(lake, "SELECT DISTINCT status FROM releases") == [("loaded",)]
+    assert rows(lake, "SELECT count(DISTINCT release_id) = count(*) FROM releases") == [(True,)]
+    assert rows(lake, "SELECT count(*) FROM estimates WHERE release_id NOT IN (SELECT release_id FROM releases)") == [
+        (0,)
+    ]
+    expected = sum(r[0] for r in rows(lake, "SELECT rows FROM releases"))
+    assert rows(lake, "SELECT count(*) FROM estimates") == [(expected,)]
+    for report in reports:
+        queries, low, high, ordered, _slowest = report
+        assert int(queries) >= 2  # kept answering while the writers ran (a blocked reader answers once)
+        assert int(low) >= 1 and int(high) <= len(files)
+        assert ordered == "1"  # never saw a state go backwards
