@@ -27,6 +27,9 @@ COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 BASES = ("answered", "with_dont_know")
 DONT_KNOW = "vet ikke"
 DEFAULT_MIN_CELL_N = 10
+#: Groups below this many respondents do not show a share of exactly 0 % or 100 %: it would tell
+#: every member's answer (group disclosure). See itip.disclosure and docs/respondents.md.
+DEFAULT_MIN_CELL_N_EXTREME = 20
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class SegmentVariable:
     column: str
     survey: str
     codes: dict[str, str]  # code as text ("1") -> segment id; the segment id itself is accepted too
+    #: The segment these segments add up to (codebook `within`, default `all`): disclosure control
+    #: treats parent = children as an additive relation that must not reveal a hidden cell.
+    within: str = "all"
 
     def lookup(self) -> dict[str, str]:
         table = dict(self.codes)
@@ -103,6 +109,7 @@ class RespondentSpec:
     checked: tuple[CheckedColumn, ...]
     scales: dict[str, Scale]
     questions: dict[str, Question]
+    min_cell_n_extreme: int = DEFAULT_MIN_CELL_N_EXTREME
 
     def survey_lookup(self) -> dict[str, str]:
         table = dict(self.survey_codes)
@@ -164,7 +171,10 @@ def parse_respondent_spec(
         unknown = sorted(set(codes.values()) - set(segments))
         if unknown:
             raise ItipError(f"{where}.segments.{col}: unknown segments {', '.join(unknown)}")
-        seg_vars.append(SegmentVariable(col, entry["survey"], codes))
+        within = str(entry.get("within", "all"))
+        if within not in segments:
+            raise ItipError(f"{where}.segments.{col}: within names unknown segment {within!r}")
+        seg_vars.append(SegmentVariable(col, entry["survey"], codes, within))
     checked = [
         CheckedColumn(
             _name(name, f"{where}.checked"),
@@ -239,6 +249,7 @@ def parse_respondent_spec(
         weight_column=_name(cols.get("weight", "weight"), where),
         synthetic_column=_name(cols.get("synthetic", "synthetic"), where),
         min_cell_n=int(data.get("min_cell_n", DEFAULT_MIN_CELL_N)),
+        min_cell_n_extreme=int(data.get("min_cell_n_extreme", DEFAULT_MIN_CELL_N_EXTREME)),
         survey_codes=survey_codes,
         segments=tuple(seg_vars),
         checked=tuple(checked),

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from itip import db
+from itip import db, disclosure
 from itip.codebook import Codebook, normalise_text
 from itip.privacy import pseudonym
 from itip.problems import Problem
@@ -525,7 +525,9 @@ def check_respondents(path: Path, codebook: Codebook, year: int, key: bytes) -> 
             )
             if problems:
                 return RespondentResult(file, year, pd.DataFrame(), problems, warnings, rows, dropped, synthetic)
-            estimates = _estimates(table, spec, codebook, file, year, use, synthetic)
+            # Disclosure control before anything leaves this function: the true values of
+            # suppressed cells never reach the warehouse (itip.disclosure).
+            estimates = disclosure.apply(_estimates(table, spec, codebook, file, year, use, synthetic), spec)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         problem = _problem(file, None, None, "unreadable", None, f"cannot be read as a respondent file: {first}")

@@ -119,23 +119,37 @@ class RespondentEstimate(pa.DataFrameModel):
     segment: Series[str] = pa.Field(description="Codebook segment id; `all` for every respondent.")
     indicator: Series[str] = pa.Field(description="Codebook indicator id.")
     answer: Series[str] = pa.Field(nullable=True, description="Answer option id for distributions; NULL otherwise.")
-    value: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100}, description="Weighted share, percent.")
-    value_status: Series[str] = pa.Field(isin=["estimated"], description="Always estimated.")
-    n: Series[pd.Int64Dtype] = pa.Field(gt=0, description="Unweighted number of answers in the denominator.")
-    n_effective: Series[float] = pa.Field(gt=0, description="Kish effective sample size (sum w)^2 / sum w^2.")
-    ci_low: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100}, description="Lower 95 % bound.")
-    ci_high: Series[float] = pa.Field(in_range={"min_value": 0, "max_value": 100}, description="Upper 95 % bound.")
+    value: Series[float] = pa.Field(
+        in_range={"min_value": 0, "max_value": 100}, nullable=True, description="Weighted share, percent; NULL if suppressed."
+    )
+    value_status: Series[str] = pa.Field(
+        isin=["estimated", "suppressed"], description="estimated, or suppressed by disclosure control (itip.disclosure)."
+    )
+    n: Series[pd.Int64Dtype] = pa.Field(
+        gt=0, nullable=True, description="Unweighted number of answers in the denominator; NULL if suppressed."
+    )
+    n_effective: Series[float] = pa.Field(
+        gt=0, nullable=True, description="Kish effective sample size (sum w)^2 / sum w^2; NULL if suppressed."
+    )
+    ci_low: Series[float] = pa.Field(
+        in_range={"min_value": 0, "max_value": 100}, nullable=True, description="Lower 95 % bound; NULL if suppressed."
+    )
+    ci_high: Series[float] = pa.Field(
+        in_range={"min_value": 0, "max_value": 100}, nullable=True, description="Upper 95 % bound; NULL if suppressed."
+    )
     source: Series[str] = pa.Field(str_length={"min_value": 1}, description="File and method of the estimate.")
 
     @pa.dataframe_check(error="n_effective_at_most_n")
     @classmethod
     def effective_n_at_most_n(cls, df: pd.DataFrame) -> pd.Series:
-        return df["n_effective"] <= df["n"].astype(float) * (1 + 1e-9)
+        hidden = df["value_status"] == "suppressed"
+        return hidden | (df["n_effective"] <= df["n"].astype(float) * (1 + 1e-9))
 
     @pa.dataframe_check(error="interval_contains_value")
     @classmethod
     def interval_contains_value(cls, df: pd.DataFrame) -> pd.Series:
-        return (df["ci_low"] <= df["value"] + 1e-9) & (df["value"] <= df["ci_high"] + 1e-9)
+        hidden = df["value_status"] == "suppressed"
+        return hidden | ((df["ci_low"] <= df["value"] + 1e-9) & (df["value"] <= df["ci_high"] + 1e-9))
 
     @pa.dataframe_check(error="unique_estimate")
     @classmethod

@@ -29,7 +29,7 @@ COMMENT ON COLUMN estimates.question IS 'Question wording as given in the file, 
 COMMENT ON COLUMN estimates.value IS 'Percent 0-100; NULL when suppressed, missing or not applicable (never 0 for those).';
 COMMENT ON COLUMN estimates.value_status IS 'published, nil (SSB -, a true zero), suppressed (SSB :), missing (SSB ..) or not_applicable (SSB .); estimated for a weighted estimate from a respondent-level file.';
 COMMENT ON COLUMN estimates.qualifier IS 'below (i underkant av), above (i overkant av) or approx (ca., e.g. 9 av 10); NULL for exact figures.';
-COMMENT ON COLUMN estimates.n IS 'Respondents behind the figure, where published; for respondent-level estimates the unweighted number of answers in the denominator (kept here even where trend suppresses a small cell).';
+COMMENT ON COLUMN estimates.n IS 'Respondents behind the figure, where published; for respondent-level estimates the unweighted number of answers in the denominator; NULL for a cell suppressed by disclosure control (never stored).';
 COMMENT ON COLUMN estimates.ci_low IS 'Lower bound of the 95 % Wilson score interval, percent; NULL without n or with a qualifier.';
 COMMENT ON COLUMN estimates.ci_high IS 'Upper bound of the 95 % Wilson score interval, percent; NULL without n or with a qualifier.';
 COMMENT ON COLUMN estimates.source IS 'URL or citation of the publication the figure was taken from.';

@@ -34,7 +34,7 @@ SELECT
     c.source,
     c.note,
     c.kind,
-    (c.kind = 'respondents' AND c.n < t.min_cell_n) AS suppressed,
+    coalesce(c.kind = 'respondents' AND (c.value_status = 'suppressed' OR c.n < t.min_cell_n), false) AS suppressed,
     c.conflict,
     coalesce(c.inferred, false) AS inferred
 FROM current AS c
@@ -51,7 +51,7 @@ WHERE NOT (
             AND r.year = c.year
     )
 );
-COMMENT ON VIEW current_estimates IS 'Estimates of current (loaded) releases after precedence: where a respondent-level estimate and a published figure exist for the same indicator, survey, segment, answer and year, the respondent-level estimate is used and the published figure stays in estimates only. Where a release gives the same figure from several sources (a conflict), the one it marks preferred is used; view conflicts lists all of them. suppressed marks respondent-level cells with fewer respondents than meta.min_cell_n (codebook respondents.min_cell_n, default 10).';
+COMMENT ON VIEW current_estimates IS 'Estimates of current (loaded) releases after precedence: where a respondent-level estimate and a published figure exist for the same indicator, survey, segment, answer and year, the respondent-level estimate is used and the published figure stays in estimates only. Where a release gives the same figure from several sources (a conflict), the one it marks preferred is used; view conflicts lists all of them. suppressed marks respondent-level cells hidden by disclosure control (itip.disclosure: stored without value, n or interval) and, for warehouses written before it, cells with fewer respondents than meta.min_cell_n (codebook respondents.min_cell_n, default 10).';
 COMMENT ON COLUMN current_estimates.release_id IS 'Release the estimate came from.';
 COMMENT ON COLUMN current_estimates.source_row IS 'Row of the estimate in its release (see estimates.source_row).';
 COMMENT ON COLUMN current_estimates.year IS 'Survey edition.';
@@ -60,7 +60,7 @@ COMMENT ON COLUMN current_estimates.segment IS 'Respondent group.';
 COMMENT ON COLUMN current_estimates.indicator IS 'Codebook indicator id.';
 COMMENT ON COLUMN current_estimates.answer IS 'Answer option for distributions; NULL for single shares.';
 COMMENT ON COLUMN current_estimates.question IS 'Question wording (published) or column name (respondent-level).';
-COMMENT ON COLUMN current_estimates.value IS 'Percent, as stored in estimates (not yet suppressed; trend applies suppression).';
+COMMENT ON COLUMN current_estimates.value IS 'Percent, as stored in estimates (NULL for cells suppressed before storage; trend also hides cells of older warehouses).';
 COMMENT ON COLUMN current_estimates.value_status IS 'As in estimates.';
 COMMENT ON COLUMN current_estimates.qualifier IS 'below, above or approx; NULL for exact figures.';
 COMMENT ON COLUMN current_estimates.n IS 'Respondents (unweighted).';
@@ -70,6 +70,6 @@ COMMENT ON COLUMN current_estimates.ci_high IS 'Upper 95 % Wilson bound, percent
 COMMENT ON COLUMN current_estimates.source IS 'Publication, or respondent file and method.';
 COMMENT ON COLUMN current_estimates.note IS 'Note from the release file.';
 COMMENT ON COLUMN current_estimates.kind IS 'published or respondents.';
-COMMENT ON COLUMN current_estimates.suppressed IS 'True for a respondent-level cell with n below the small-cell threshold: trend shows it as NULL with status suppressed.';
+COMMENT ON COLUMN current_estimates.suppressed IS 'True for a respondent-level cell suppressed by disclosure control (primary or secondary) or, in warehouses written before it, with n below the small-cell threshold: trend shows it as NULL with status suppressed.';
 COMMENT ON COLUMN current_estimates.conflict IS 'True when the release gives this figure from more than one source; this is the preferred one (see view conflicts).';
 COMMENT ON COLUMN current_estimates.inferred IS 'True when the release file marks the figure as inferred (edition year, segment or wording from context).';
