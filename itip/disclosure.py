@@ -61,9 +61,7 @@ def primary(frame: pd.DataFrame, min_cell_n: int, min_cell_n_extreme: int) -> se
     return {tuple(k) for k in keys.itertuples(index=False, name=None)}
 
 
-def secondary(
-    hidden: set[str], n: dict[str, float], rels: Iterable[Relation]
-) -> set[str]:
+def secondary(hidden: set[str], n: dict[str, float], rels: Iterable[Relation]) -> set[str]:
     """Hide more segments until no relation has exactly one hidden cell.
 
     `n` holds the segments present (with their unweighted n); segments absent from the
@@ -90,9 +88,7 @@ def secondary(
     return hidden
 
 
-def suppress(
-    frame: pd.DataFrame, rels: list[Relation], min_cell_n: int, min_cell_n_extreme: int
-) -> pd.DataFrame:
+def suppress(frame: pd.DataFrame, rels: list[Relation], min_cell_n: int, min_cell_n_extreme: int) -> pd.DataFrame:
     """The estimates with primary and secondary suppression applied.
 
     `frame` has year, survey, indicator, segment, answer, value (percent), n,
@@ -107,7 +103,7 @@ def suppress(
     for key, group in out.groupby(UNIT, sort=False):
         unit = tuple(key)
         survey = str(unit[1])
-        n = group.groupby("segment")["n"].max().astype(float).to_dict()
+        n = {str(seg): float(v) for seg, v in group.groupby("segment")["n"].max().items()}
         start = {seg for seg in n if (*unit, seg) in first}
         if not start:
             continue

@@ -120,10 +120,13 @@ class RespondentEstimate(pa.DataFrameModel):
     indicator: Series[str] = pa.Field(description="Codebook indicator id.")
     answer: Series[str] = pa.Field(nullable=True, description="Answer option id for distributions; NULL otherwise.")
     value: Series[float] = pa.Field(
-        in_range={"min_value": 0, "max_value": 100}, nullable=True, description="Weighted share, percent; NULL if suppressed."
+        in_range={"min_value": 0, "max_value": 100},
+        nullable=True,
+        description="Weighted share, percent; NULL if suppressed.",
     )
     value_status: Series[str] = pa.Field(
-        isin=["estimated", "suppressed"], description="estimated, or suppressed by disclosure control (itip.disclosure)."
+        isin=["estimated", "suppressed"],
+        description="estimated, or suppressed by disclosure control (itip.disclosure).",
     )
     n: Series[pd.Int64Dtype] = pa.Field(
         gt=0, nullable=True, description="Unweighted number of answers in the denominator; NULL if suppressed."

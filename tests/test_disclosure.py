@@ -233,7 +233,7 @@ def test_a_differencing_attack_on_the_warehouse_recovers_no_suppressed_cell(tmp_
                 SELECT c.indicator, c.answer, m.parent, count(*) FILTER (WHERE c.hidden) AS hidden
                 FROM cells c JOIN members m ON m.survey = c.survey AND m.segment = c.segment
                 GROUP BY ALL HAVING count(*) FILTER (WHERE c.hidden) = 1
-                """  # noqa: S608 - view is one of two literals above
+                """  # view is one of two literals above
             ).fetchall()
             assert lonely == [], f"{view}: a hidden cell is parent minus shown siblings: {lonely}"
         stored = con.execute(
