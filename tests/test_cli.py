@@ -159,7 +159,7 @@ def test_ingest_command_in_a_real_process(tmp_path: Path) -> None:
     assert lines[0].split()[:3] == ["rejected", "2019", "itip_2019.csv"]
     assert (
         lines[1].strip()
-        == "itip_2019.csv, row 2, column value: value is not a percentage (expected e.g. 47, 47 %, 36,4)"
+        == "itip_2019.csv, row 2, column value: value is not a percentage (expected e.g. 47, 47 %, 36,4) (cell: 'abc')"
     )
     assert lines[2].split()[:3] == ["loaded", "2020", "itip_2020.csv"]
     assert lines[3].split()[:3] == ["loaded", "2021", "itip_2021.csv"]

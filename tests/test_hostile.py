@@ -49,7 +49,7 @@ TIME_BOUND_S = 30
 #: Years of the odd files that must load, and of the tricks in the folder itself.
 TOLERATED_YEARS = {t.id: 1990 + i for i, t in enumerate(TOLERATED)}
 FOLDER_YEARS = {"link-out": 1995, "link-chain-out": 1996, "fifo": 1997, "folder": 1998}
-BUNDLED_YEARS = {2014, 2015, 2016, 2017, 2020, 2021, 2022, 2023}
+BUNDLED_YEARS = {2010, 2011, 2014, 2015, 2016, 2017, 2020, 2021, 2022, 2023, 2024, 2025}
 #: What a spreadsheet runs as a formula when a cell starts with it (as itip.render).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -221,7 +221,8 @@ def test_two_writers_two_readers_and_a_killed_writer_on_postgres(
     assert rows(lake, "SELECT count(*) FROM estimates WHERE release_id NOT IN (SELECT release_id FROM releases)") == [
         (0,)
     ]
-    expected = sum(r[0] for r in rows(lake, "SELECT rows FROM releases"))
+    # the editions file's rows go to table editions, not estimates
+    expected = sum(r[0] for r in rows(lake, "SELECT rows FROM releases WHERE kind <> 'editions'"))
     assert rows(lake, "SELECT count(*) FROM estimates") == [(expected,)]
     for report in reports:
         queries, low, high, ordered, _slowest = report

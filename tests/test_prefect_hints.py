@@ -58,7 +58,7 @@ def test_the_run_hint_itip_serve_prints_works_as_printed(raw_copy: Path, tmp_pat
     lines: list[str] = []
     try:
         assert serve.stdout is not None
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600
         while not any("deployment run" in line for line in lines):
             line = serve.stdout.readline()
             assert line or serve.poll() is None, "".join(lines)

@@ -59,7 +59,7 @@ def test_scheduled_run_completes(raw_copy: Path, tmp_path: Path) -> None:
         env=env,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 420
+        deadline = time.monotonic() + 900
         while loaded_rows(warehouse) < 117:
             assert serve.poll() is None, serve.communicate()[0]
             assert time.monotonic() < deadline, "no scheduled run completed in time"
