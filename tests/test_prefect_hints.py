@@ -4,7 +4,6 @@ run from the repository have analytics off without itip's environment."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.test_serve import free_port, loaded_rows
+from tests.test_serve import free_port, loaded_rows, start_serve, stop_serve
 
 ITIP = Path(sys.executable).parent / "itip"
 PREFECT = Path(sys.executable).parent / "prefect"
@@ -44,26 +43,23 @@ def test_prefect_commands_run_in_the_repository_have_analytics_off(tmp_path: Pat
 def test_the_run_hint_itip_serve_prints_works_as_printed(raw_copy: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "itip.duckdb"
     port = free_port()
-    serve = subprocess.Popen(
+    serve, log = start_serve(
         [
-            str(ITIP), "serve", "--cron", "0 3 1 1 *", "--timezone", "UTC",
+            "--cron", "0 3 1 1 *", "--timezone", "UTC",
             "--raw", str(raw_copy), "--warehouse", str(warehouse),
             "--port", str(port), "--state", str(tmp_path / "prefect"),
         ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
+        tmp_path,
+        {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
     )  # fmt: skip
     lines: list[str] = []
     try:
-        assert serve.stdout is not None
         deadline = time.monotonic() + 600
         while not any("deployment run" in line for line in lines):
-            line = serve.stdout.readline()
-            assert line or serve.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline, "".join(lines)
-            lines.append(line)
+            lines = log.read_text(encoding="utf-8").splitlines()
+            assert serve.poll() is None, "\n".join(lines)
+            assert time.monotonic() < deadline, "\n".join(lines)
+            time.sleep(0.5)
         hint = next(line.strip() for line in lines if "deployment run" in line)
         assert hint.startswith(f"PREFECT_API_URL=http://127.0.0.1:{port}/api DO_NOT_TRACK=1 ")
         # as a user pastes it into another shell, in another folder, with no Prefect variables set
@@ -81,7 +77,6 @@ def test_the_run_hint_itip_serve_prints_works_as_printed(raw_copy: Path, tmp_pat
             assert time.monotonic() < deadline + 300, "the triggered run did not load the files"
             time.sleep(2)
     finally:
-        serve.send_signal(signal.SIGTERM)
-        output, _ = serve.communicate(timeout=120)
-    assert serve.returncode == 0, "".join(lines) + output
-    assert "$ prefect deployment run" not in "".join(lines) + output  # Prefect's own hint, which fails as printed
+        output = stop_serve(serve, log)
+    assert serve.returncode == 0, output
+    assert "$ prefect deployment run" not in output  # Prefect's own hint, which fails as printed

@@ -27,6 +27,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_serve(args: list[str], tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], Path]:
+    """Start `itip serve` with its output in a file, never a pipe: a pipe nobody reads fills up
+    (64 KiB of run logs) and then blocks the server in the middle of a run."""
+    log = tmp_path / "serve.log"
+    with log.open("w", encoding="utf-8") as out:
+        serve = subprocess.Popen([str(ITIP), "serve", *args], stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+    return serve, log
+
+
+def stop_serve(serve: subprocess.Popen[str], log: Path) -> str:
+    serve.send_signal(signal.SIGTERM)
+    serve.wait(timeout=120)
+    return log.read_text(encoding="utf-8")
+
+
 def loaded_rows(warehouse: Path) -> int:
     if not warehouse.exists():
         return 0
@@ -47,21 +62,19 @@ def test_scheduled_run_completes(raw_copy: Path, tmp_path: Path) -> None:
     started = datetime.now(UTC)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS"] = "5"
-    serve = subprocess.Popen(
+    serve, log = start_serve(
         [
-            str(ITIP), "serve", "--cron", "* * * * * */20", "--timezone", "UTC",
+            "--cron", "* * * * * */20", "--timezone", "UTC",
             "--raw", str(raw_copy), "--warehouse", str(warehouse),
             "--port", str(port), "--state", str(tmp_path / "prefect"),
         ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
+        tmp_path,
+        env,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 900
         while loaded_rows(warehouse) < 117:
-            assert serve.poll() is None, serve.communicate()[0]
+            assert serve.poll() is None, log.read_text(encoding="utf-8")
             assert time.monotonic() < deadline, "no scheduled run completed in time"
             time.sleep(2)
 
@@ -82,8 +95,7 @@ def test_scheduled_run_completes(raw_copy: Path, tmp_path: Path) -> None:
         assert expected > started
         assert expected.second % 20 == 0 and expected.microsecond == 0
     finally:
-        serve.send_signal(signal.SIGTERM)
-        output, _ = serve.communicate(timeout=120)
+        output = stop_serve(serve, log)
     assert serve.returncode == 0, output
     assert "stopped" in output
     with pytest.raises(httpx.HTTPError):
