@@ -5,8 +5,10 @@ paths and data frames, never DuckDB connections (those cannot be pickled or
 hashed); each task that touches the warehouse opens and closes it itself.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Prefect validates flow parameters with a
+# pydantic model built from the annotations, and a scheduled run gets the flow by value
+# (cloudpickle) with only the globals its body uses. String annotations such as "Lake" then
+# cannot be resolved and every scheduled run fails before it starts (tests/test_serve.py).
 from pathlib import Path
 
 import pandas as pd
