@@ -68,7 +68,7 @@ pytest: setup browser duckdb1x ## The test suite only (in parallel: PYTEST_WORKE
 
 test: lint typecheck pytest ## Lint, type check and the test suite
 
-bench-overhead: setup ## Benchmark: no-op ingest against a bare Prefect flow (prints figures)
+bench-overhead: setup ## Benchmark: no-op ingest (warm background server) against importing Prefect (prints figures)
 	$(BIN)/python bench/overhead.py
 
 bench-check: setup ## Benchmark: itip check of a small file against importing pandas and duckdb (prints figures)

@@ -90,7 +90,7 @@ def main() -> None:
     n, first = args.respondents, 2008
     last = first + args.years - 1
     new_year = last + 1
-    from flows.serve import local_server
+    from itip import server
 
     with tempfile.TemporaryDirectory(prefix="itip-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -108,8 +108,9 @@ def main() -> None:
         synth(f"{first}-{last}", 1000, small, env)
         csv_file = one / f"itip_{new_year}_respondents.csv"
         size_mb = csv_file.stat().st_size / 1e6
-        with local_server(tmp / "prefect", args.port) as url:
-            env["PREFECT_API_URL"] = url
+        info, _ = server.ensure(tmp / "prefect", args.port)
+        try:
+            env["PREFECT_API_URL"] = info.url
             env["PREFECT_HOME"] = str(tmp / "prefect")
             ingest(small, tmp / "warmup.duckdb", env)  # first run migrates Prefect's database: not measured
             base_wall, base_rss = measure([sys.executable, "-c", BARE, str(tmp / "bare.duckdb"), str(csv_file)], env)
@@ -120,6 +121,8 @@ def main() -> None:
             ingest(small, tmp / "twenty_small.duckdb", env)
             shutil.copy(csv_file, hist / csv_file.name)
             add_wall, add_rss = ingest(hist, tmp / "twenty.duckdb", env)
+        finally:
+            server.stop(tmp / "prefect")
         big_q, small_q = trend_seconds(tmp / "twenty.duckdb"), trend_seconds(tmp / "twenty_small.duckdb")
         wh_mb = (tmp / "twenty.duckdb").stat().st_size / 1e6
     print()

@@ -17,6 +17,7 @@ import typer
 
 from itip.paths import default_raw
 from itip.problems import ItipError
+from itip.server_cli import SERVER_MODE_ENV, StateOpt, prefect_api, server_app
 
 if TYPE_CHECKING:
     from itip.ingest import FileOutcome
@@ -88,11 +89,14 @@ def ingest(
     """
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows.ingest import ingest as ingest_flow
-
     raw_dir = raw or default_raw()
     if not raw_dir.is_dir():
         raise _fail(f"{raw_dir}: release folder does not exist", 2)
+    try:
+        prefect_api()  # before Prefect is imported: it reads PREFECT_API_URL once
+    except ItipError as exc:
+        raise _fail(str(exc)) from None
+    from flows.ingest import ingest as ingest_flow
     from itip.progress import Reporter
 
     try:
@@ -116,21 +120,21 @@ def serve(
     timezone: Annotated[str, typer.Option("--timezone", help="Time zone of the cron schedule.")] = "Europe/Oslo",
     raw: Annotated[Path | None, typer.Option("--raw", help="Folder of release files (default: raw/).")] = None,
     warehouse: WarehouseOpt = None,
-    port: Annotated[int, typer.Option("--port", help="Port of the local Prefect server, if one is started.")] = 4200,
-    state: Annotated[
-        Path | None, typer.Option("--state", help="State folder of the local Prefect server (default: .prefect/).")
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port of the local Prefect server, if one is started (default 4200).")
     ] = None,
+    state: StateOpt = None,
 ) -> None:
     """Run the ingest on a schedule until stopped (Ctrl-C), default daily at 06:00 Oslo time.
 
-    Uses the Prefect server in PREFECT_API_URL when set; otherwise starts a local
-    one on 127.0.0.1 (UI at http://127.0.0.1:PORT) and stops it on exit.
+    Uses the Prefect server in PREFECT_API_URL when set; otherwise the local background
+    server that itip ingest also uses (started on 127.0.0.1 if it is not running; it keeps
+    running after Ctrl-C: itip server stop).
 
     Example: itip serve --cron "0 6 * * *" --timezone Europe/Oslo
     """
-    from flows.serve import local_server, run_hint
+    from flows.serve import run_hint
     from flows.serve import serve as serve_flow
-    from itip.paths import PREFECT_STATE
 
     raw_dir = raw or default_raw()
     if not raw_dir.is_dir():
@@ -143,20 +147,17 @@ def serve(
         raise _fail(f"invalid schedule {cron!r} ({timezone}): {str(exc).splitlines()[0]}", 2) from None
     target = _where(warehouse)
     try:
-        if os.environ.get("PREFECT_API_URL"):
-            typer.echo(f"using the Prefect server at {os.environ['PREFECT_API_URL']}")
-            typer.echo("\n".join(run_hint(os.environ["PREFECT_API_URL"])))
-            serve_flow(raw_dir, target, cron, timezone)
-            return
-        state_dir = state or PREFECT_STATE
-        typer.echo(f"starting a local Prefect server on port {port} (state in {state_dir})")
-        with local_server(state_dir, port) as url:
-            typer.echo(f"Prefect UI: {url.removesuffix('/api')}  schedule: {cron} ({timezone}); Ctrl-C stops")
-            typer.echo("\n".join(run_hint(url)))
-            serve_flow(raw_dir, target, cron, timezone, api_url=url)
+        configured = bool(os.environ.get("PREFECT_API_URL"))
+        os.environ.pop(SERVER_MODE_ENV, None)  # a schedule needs a real server, never the temporary one
+        url = prefect_api(state, port)
+        assert url is not None
+        where = "the Prefect server in PREFECT_API_URL" if configured else "the local Prefect server"
+        typer.echo(f"using {where}: UI at {url.removesuffix('/api')}  schedule: {cron} ({timezone}); Ctrl-C stops")
+        typer.echo("\n".join(run_hint(url)))
+        serve_flow(raw_dir, target, cron, timezone, api_url=url)
     except ItipError as exc:
         raise _fail(str(exc)) from None
-    typer.echo("stopped")
+    typer.echo("stopped" + ("" if configured else " (the Prefect server keeps running: itip server stop)"))
 
 
 @app.command()
@@ -464,6 +465,7 @@ def report(
 
 lake_app = typer.Typer(help="Create a DuckLake warehouse, or move a file warehouse into one.", no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
+app.add_typer(server_app, name="server")
 
 
 @lake_app.command("init")

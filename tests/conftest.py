@@ -15,6 +15,10 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
+# Commands run by tests use Prefect's temporary server unless a test says otherwise
+# (tests/test_server.py covers the background server); none may touch the repo's .prefect/.
+os.environ["ITIP_PREFECT_SERVER"] = "temporary"
+os.environ["ITIP_PREFECT_STATE"] = os.path.join(_PREFECT_HOME, "itip-server")
 os.environ.pop("ITIP_WAREHOUSE", None)
 os.environ.pop("ITIP_RAW", None)
 

@@ -77,6 +77,6 @@ def test_the_run_hint_itip_serve_prints_works_as_printed(raw_copy: Path, tmp_pat
             assert time.monotonic() < deadline + 300, "the triggered run did not load the files"
             time.sleep(2)
     finally:
-        output = stop_serve(serve, log)
+        output = stop_serve(serve, log, tmp_path / "prefect")
     assert serve.returncode == 0, output
     assert "$ prefect deployment run" not in output  # Prefect's own hint, which fails as printed

@@ -36,10 +36,12 @@ def start_serve(args: list[str], tmp_path: Path, env: dict[str, str]) -> tuple[s
     return serve, log
 
 
-def stop_serve(serve: subprocess.Popen[str], log: Path) -> str:
+def stop_serve(serve: subprocess.Popen[str], log: Path, state: Path) -> str:
+    """Stop `itip serve`, then the background Prefect server it started (which outlives it)."""
     serve.send_signal(signal.SIGTERM)
     serve.wait(timeout=120)
-    return log.read_text(encoding="utf-8")
+    stopped = subprocess.run([str(ITIP), "server", "stop", "--state", str(state)], capture_output=True, text=True)
+    return log.read_text(encoding="utf-8") + stopped.stdout + stopped.stderr
 
 
 def loaded_rows(warehouse: Path) -> int:
@@ -95,9 +97,10 @@ def test_scheduled_run_completes(raw_copy: Path, tmp_path: Path) -> None:
         assert expected > started
         assert expected.second % 20 == 0 and expected.microsecond == 0
     finally:
-        output = stop_serve(serve, log)
+        output = stop_serve(serve, log, tmp_path / "prefect")
     assert serve.returncode == 0, output
-    assert "stopped" in output
+    assert "stopped (the Prefect server keeps running: itip server stop)" in output
+    assert f"stopped the Prefect server at http://127.0.0.1:{port}/api" in output
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
 

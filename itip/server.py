@@ -1,0 +1,201 @@
+"""The project's local Prefect server: started once in the background, reused by every command.
+
+Prefect's temporary server costs 10-15 s to start on a small machine, and `itip ingest`
+used to pay that on every run, even with nothing to load. Instead the first command that
+needs Prefect starts `prefect server start` as a detached process (loopback only, analytics
+off, state and log in the project's `.prefect/` folder or `ITIP_PREFECT_STATE`), records its
+pid and port in `server.json`, and later commands find it there and only check its health.
+Runs stay real flow runs, visible in the Prefect UI at the recorded address.
+
+- A configured `PREFECT_API_URL` always wins: nothing is started or read here.
+- A stale `server.json` (the process died, was killed, or the pid now belongs to something
+  else) is recognised by the health check failing; a new server is started. A pid is only
+  ever signalled while its server answers at the recorded address, so an unrelated process
+  that inherited the pid is never touched.
+- Two commands starting at once: an exclusive lock on `server.lock` serialises the check and
+  the start, so the second waits for the first server to come up and then reuses it.
+- A port in use (by anything) is skipped: the default 4200, else a free port from the OS.
+
+This module starts and stops a process; it does not import Prefect.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from itip.problems import ItipError
+
+DEFAULT_PORT = 4200
+HOST = "127.0.0.1"
+STARTUP_SECONDS = 180
+STATE_FILE = "server.json"
+LOCK_FILE = "server.lock"
+LOG_FILE = "server.log"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What `server.json` records about the running background server."""
+
+    pid: int
+    port: int
+    url: str
+    started: str
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex((HOST, port)) != 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    """Whether a Prefect API answers its health check at `url` (…/api)."""
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child that exited: reap it
+            return False
+    except ChildProcessError:
+        pass  # not our child (the usual case: it outlived the command that started it)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_info(state_dir: Path) -> ServerInfo | None:
+    """The recorded server, healthy or not; None when nothing (readable) is recorded."""
+    try:
+        data = json.loads((state_dir / STATE_FILE).read_text(encoding="utf-8"))
+        return ServerInfo(int(data["pid"]), int(data["port"]), str(data["url"]), str(data["started"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with (state_dir / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def status(state_dir: Path) -> ServerInfo | None:
+    """The background server if it is running and answering, else None."""
+    info = read_info(state_dir)
+    return info if info is not None and _alive(info.pid) and healthy(info.url) else None
+
+
+def _start(state_dir: Path, port: int | None) -> ServerInfo:
+    if port is None:
+        port = DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port()
+    elif not _port_free(port):
+        raise ItipError(f"port {port} on {HOST} is in use; choose another with --port")
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(state_dir),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    env.pop("PREFECT_API_URL", None)
+    prefect = Path(sys.executable).with_name("prefect")
+    with (state_dir / LOG_FILE).open("ab") as log_file:
+        server = subprocess.Popen(
+            [str(prefect), "server", "start", "--host", HOST, "--port", str(port), "--analytics-off"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives this command, and Ctrl-C here does not reach it
+        )
+    url = f"http://{HOST}:{port}/api"
+    log = state_dir / LOG_FILE
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not healthy(url):
+        if server.poll() is not None:
+            raise ItipError(f"the local Prefect server stopped at start-up; see {log}")
+        if time.monotonic() > deadline:
+            _terminate(server.pid)
+            raise ItipError(f"the local Prefect server did not start in {STARTUP_SECONDS} s; see {log}")
+        time.sleep(0.3)
+    info = ServerInfo(server.pid, port, url, datetime.now(UTC).isoformat(timespec="seconds"))
+    tmp = state_dir / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(asdict(info)), encoding="utf-8")
+    tmp.replace(state_dir / STATE_FILE)
+    return info
+
+
+def ensure(state_dir: Path, port: int | None = None) -> tuple[ServerInfo, bool]:
+    """The running background server, started first if needed; True when started now."""
+    with _locked(state_dir):
+        info = status(state_dir)
+        if info is not None:
+            return info, False
+        try:
+            return _start(state_dir, port), True
+        except ItipError:
+            if port is not None:
+                raise
+            # another program took the default port between the check and the bind: once more on any port
+            return _start(state_dir, _free_port()), True
+
+
+def _terminate(pid: int, grace: float = 30.0) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)  # the server and the workers it started
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return
+        time.sleep(0.2)
+
+
+def stop(state_dir: Path) -> ServerInfo | None:
+    """Stop the background server; return what was stopped (None: nothing was running).
+
+    A record whose server no longer answers is removed without signalling its pid."""
+    with _locked(state_dir):
+        info = read_info(state_dir)
+        if info is None:
+            return None
+        running = _alive(info.pid) and healthy(info.url)
+        if running:
+            _terminate(info.pid)
+        (state_dir / STATE_FILE).unlink(missing_ok=True)
+        return info if running else None

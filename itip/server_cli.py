@@ -1,0 +1,87 @@
+"""`itip server status|stop`, and which Prefect server a command uses."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from itip.problems import ItipError
+
+#: `ITIP_PREFECT_SERVER=temporary` makes `itip ingest` start Prefect's own temporary server
+#: for the one run, as before the background server existed (containers, one-off jobs).
+SERVER_MODE_ENV = "ITIP_PREFECT_SERVER"
+
+StateOpt = Annotated[
+    Path | None,
+    typer.Option("--state", help="Local Prefect server's state folder (default: $ITIP_PREFECT_STATE or .prefect/)."),
+]
+
+server_app = typer.Typer(
+    help="The local Prefect server that itip starts in the background and reuses.", no_args_is_help=True
+)
+
+
+def _state(state: Path | None) -> Path:
+    from itip.paths import PREFECT_STATE
+
+    return state or PREFECT_STATE
+
+
+def prefect_api(state: Path | None = None, port: int | None = None) -> str | None:
+    """The Prefect API this command uses: PREFECT_API_URL when configured (it always wins),
+    else the background server, started now if it is not running. None: Prefect's temporary
+    server (ITIP_PREFECT_SERVER=temporary). Sets PREFECT_API_URL for the flows of this process."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    if os.environ.get(SERVER_MODE_ENV) == "temporary":
+        return None
+    from itip import server
+
+    info, started = server.ensure(_state(state), port)
+    if started:
+        typer.echo(
+            f"started the local Prefect server in the background (UI at {info.url.removesuffix('/api')}); "
+            "later commands reuse it; stop it with: itip server stop",
+            err=True,
+        )
+    os.environ["PREFECT_API_URL"] = info.url
+    return info.url
+
+
+@server_app.command("status")
+def server_status(state: StateOpt = None) -> None:
+    """Say whether the background Prefect server runs, where, and since when; exit 1 if not.
+
+    Example: itip server status
+    """
+    from itip import server
+
+    if os.environ.get("PREFECT_API_URL"):
+        typer.echo(f"PREFECT_API_URL is set: itip uses the Prefect server at {os.environ['PREFECT_API_URL']}")
+    folder = _state(state)
+    info = server.status(folder)
+    if info is None:
+        stale = server.read_info(folder)
+        extra = f" (the recorded pid {stale.pid} does not answer: stale)" if stale else ""
+        typer.echo(f"not running{extra}; the next itip ingest or itip serve starts it")
+        raise typer.Exit(1)
+    typer.echo(f"running: {info.url.removesuffix('/api')} (pid {info.pid}, since {info.started}, state in {folder})")
+
+
+@server_app.command("stop")
+def server_stop(state: StateOpt = None) -> None:
+    """Stop the background Prefect server (its runs and history stay in the state folder).
+
+    Example: itip server stop
+    """
+    from itip import server
+
+    try:
+        info = server.stop(_state(state))
+    except ItipError as exc:
+        typer.echo(f"itip: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"stopped the Prefect server at {info.url} (pid {info.pid})" if info else "no server was running")
