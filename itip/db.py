@@ -56,7 +56,7 @@ _REJECTION_RENAMES = (("row", "source_row"), ("column", "source_column"), ("chec
 
 #: Estimate columns only some kinds of release have (respondent-level: n_effective;
 #: published: the file's inferred and preferred marks).
-OPTIONAL_ESTIMATE_COLUMNS = ("n_effective", "inferred", "preferred")
+OPTIONAL_ESTIMATE_COLUMNS = ("n_effective", "inferred", "preferred", "base")
 
 
 def schema_files() -> list[Path]:
@@ -245,6 +245,7 @@ class Warehouse:
             self.con.unregister("_breaks")
             if codebook.respondents is not None:
                 self._set_meta("min_cell_n", str(codebook.respondents.min_cell_n))
+            self._declare_published_bases(codebook)
             self._refresh_changes(codebook)
             self._set_meta("codebook_sha256", codebook.sha256)
             self.mark_write()
@@ -380,6 +381,32 @@ class Warehouse:
             self.mark_write()
         return release_id
 
+    def _declare_published_bases(self, codebook: Codebook) -> None:
+        """Set estimates.base of published figures from the codebook's published_base: what is
+        known about how a publication counted can change after it was loaded (respondent-level
+        estimates keep the base they were computed with)."""
+        stored = self.con.execute(
+            "SELECT e.release_id, e.source_row, e.indicator, e.year, e.base FROM estimates AS e "
+            "INNER JOIN releases AS r ON r.release_id = e.release_id WHERE r.kind = 'published'"
+        ).df()
+        if stored.empty:
+            return
+        declared = [
+            codebook.published_base(str(i), int(y)) if isinstance(i, str) else None
+            for i, y in zip(stored["indicator"], stored["year"], strict=True)
+        ]
+        stored["declared"] = pd.Series(declared, index=stored.index, dtype="object")
+        old = stored["base"].where(stored["base"].notna(), None)
+        changed = stored[[a != b for a, b in zip(old, stored["declared"], strict=True)]]
+        if changed.empty:
+            return
+        self.con.register("_bases", changed[["release_id", "source_row", "declared"]])
+        self.con.execute(
+            "UPDATE estimates SET base = d.declared FROM _bases AS d "
+            "WHERE estimates.release_id = d.release_id AND estimates.source_row = d.source_row"
+        )
+        self.con.unregister("_bases")
+
     def _refresh_changes(self, codebook: Codebook) -> None:
         from itip.stats import compute_changes  # statistics libraries load only when something changes
 
@@ -388,7 +415,7 @@ class Warehouse:
         current = self.con.execute(
             "SELECT release_id, source_row, indicator, survey, segment, answer, year, "
             "CASE WHEN suppressed THEN NULL ELSE value END AS value, coalesce(n_effective, n) AS n, "
-            "qualifier FROM current_estimates"
+            "qualifier, base FROM current_estimates"
         ).df()
         known = current[current["indicator"].isin(list(codebook.indicators))]
         changes = compute_changes(known, codebook.all_breaks())

@@ -28,7 +28,9 @@ SELECT
     c.change_significant,
     e.conflict,
     e.inferred,
-    ed.respondents AS edition_respondents
+    ed.respondents AS edition_respondents,
+    e.base,
+    c.break_reason
 FROM current_estimates AS e
 LEFT JOIN indicators AS i ON i.indicator = e.indicator
 LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row
@@ -49,7 +51,7 @@ COMMENT ON COLUMN trend.prev_year IS 'Latest earlier year with a value.';
 COMMENT ON COLUMN trend.prev_value IS 'Value in prev_year.';
 COMMENT ON COLUMN trend.change_pp IS 'Change since prev_year in percentage points.';
 COMMENT ON COLUMN trend.change_p_value IS 'Raw two-sided two-proportion z-test p-value of the change (on effective n for respondent-level estimates), before correction for multiple testing; NULL where n is unknown in either year. Do not call a change significant from it: use change_significant.';
-COMMENT ON COLUMN trend.comparable_with_prev IS 'False across a comparability break (e.g. the organisation survey population change); NULL without prev_year.';
+COMMENT ON COLUMN trend.comparable_with_prev IS 'False across a comparability break (e.g. the organisation survey population change) and where the answer base differs between prev_year and year (see break_reason); NULL without prev_year.';
 COMMENT ON COLUMN trend.label_no IS 'Norwegian indicator label.';
 COMMENT ON COLUMN trend.label_en IS 'English indicator label.';
 COMMENT ON COLUMN trend.topic IS 'Codebook topic of the indicator (e.g. trust, information_security), as in indicators.topic.';
@@ -62,3 +64,5 @@ COMMENT ON COLUMN trend.change_significant IS 'True where change_q_value < 0.05 
 COMMENT ON COLUMN trend.conflict IS 'True when the release gives this figure from more than one source with different values or wording; trend shows the one the file marks preferred, view conflicts lists every alternative with its source.';
 COMMENT ON COLUMN trend.inferred IS 'True when the figure''s edition year, segment or wording was inferred from context rather than stated by its source (marked in the release file; "medium confidence" in docs/sources). The report marks such figures.';
 COMMENT ON COLUMN trend.edition_respondents IS 'How many answered this edition (year and survey) in total, from the current editions release; NULL where not published. Not the n of this figure (see n).';
+COMMENT ON COLUMN trend.base IS 'Answer base of the figure: answered, or with_dont_know (''vet ikke'' in the denominator, as the published report counts); NULL = unknown (a published figure whose base the codebook does not declare).';
+COMMENT ON COLUMN trend.break_reason IS 'Why this year is not comparable with prev_year: a codebook break, or a different (or unknown against known) answer base. NULL where comparable.';
