@@ -429,8 +429,9 @@ class Warehouse:
     def trend(self, indicator: str, segment: str | None = None) -> pd.DataFrame:
         return self.con.execute(
             "SELECT year, segment, answer, value, qualifier, value_status, n, ci_low, ci_high, prev_year, "
-            "change_pp, change_p_value, change_q_value, change_significant, comparable_with_prev, source FROM trend "
-            "WHERE indicator = ? AND (? IS NULL OR segment = ?) ORDER BY segment, answer NULLS FIRST, year",
+            "change_pp, change_p_value, change_q_value, change_significant, comparable_with_prev, source, "
+            "interval_basis, break_reason FROM trend WHERE indicator = ? AND (? IS NULL OR segment = ?) "
+            "ORDER BY segment, answer NULLS FIRST, year",
             [indicator, segment, segment],
         ).df()
 
@@ -447,7 +448,8 @@ class Warehouse:
         return self.con.execute(
             "SELECT indicator, survey, segment, answer, year, value, qualifier, value_status, n, ci_low, ci_high, "
             "prev_year, prev_value, change_pp, change_p_value, change_q_value, change_significant, "
-            "comparable_with_prev, source, release_id, inferred, conflict, edition_respondents FROM trend "
+            "comparable_with_prev, source, release_id, inferred, conflict, edition_respondents, interval_basis, "
+            "break_reason FROM trend "
             "ORDER BY indicator, segment, answer NULLS FIRST, year"
         ).df()
 

@@ -10,8 +10,8 @@ SELECT
     e.qualifier,
     CASE WHEN e.suppressed THEN 'suppressed' ELSE e.value_status END AS value_status,
     CASE WHEN e.suppressed THEN NULL ELSE e.n END AS n,
-    CASE WHEN e.suppressed THEN NULL ELSE e.ci_low END AS ci_low,
-    CASE WHEN e.suppressed THEN NULL ELSE e.ci_high END AS ci_high,
+    CASE WHEN e.suppressed THEN NULL ELSE coalesce(e.ci_low, ai.ci_low) END AS ci_low,
+    CASE WHEN e.suppressed THEN NULL ELSE coalesce(e.ci_high, ai.ci_high) END AS ci_high,
     c.prev_year,
     c.prev_value,
     c.change_pp,
@@ -30,11 +30,17 @@ SELECT
     e.inferred,
     ed.respondents AS edition_respondents,
     e.base,
-    c.break_reason
+    c.break_reason,
+    CASE
+        WHEN e.suppressed THEN NULL
+        WHEN e.ci_low IS NOT NULL THEN CASE WHEN e.kind = 'respondents' THEN 'respondents' ELSE 'n' END
+        WHEN ai.ci_low IS NOT NULL THEN 'edition_n'
+    END AS interval_basis
 FROM current_estimates AS e
 LEFT JOIN indicators AS i ON i.indicator = e.indicator
 LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row
-LEFT JOIN current_editions AS ed ON ed.year = e.year AND ed.survey = e.survey;
+LEFT JOIN current_editions AS ed ON ed.year = e.year AND ed.survey = e.survey
+LEFT JOIN approximate_intervals AS ai ON ai.release_id = e.release_id AND ai.source_row = e.source_row;
 COMMENT ON VIEW trend IS 'The cross-year series: one row per indicator, survey, segment, answer and year from current releases, with interval and change since the latest earlier year that has a value. Values in percent, changes in percentage points. Published figures and respondent-level estimates in one series; where both exist for the same year the respondent-level estimate is shown (see current_estimates). Respondent-level cells with fewer respondents than the small-cell threshold are shown as suppressed.';
 COMMENT ON COLUMN trend.indicator IS 'Codebook indicator id.';
 COMMENT ON COLUMN trend.survey IS 'organisations or citizens.';
@@ -45,8 +51,8 @@ COMMENT ON COLUMN trend.value IS 'Percent (weighted share for respondent-level e
 COMMENT ON COLUMN trend.qualifier IS 'below, above or approx; NULL for exact figures.';
 COMMENT ON COLUMN trend.value_status IS 'published, estimated (respondent-level), nil, suppressed (also a respondent-level cell below the small-cell threshold), missing or not_applicable.';
 COMMENT ON COLUMN trend.n IS 'Respondents, where published; unweighted answers for respondent-level estimates; NULL when suppressed.';
-COMMENT ON COLUMN trend.ci_low IS '95 % Wilson score interval, lower bound, percent (on the effective n for respondent-level estimates); NULL where n is unknown or the cell is suppressed.';
-COMMENT ON COLUMN trend.ci_high IS '95 % Wilson score interval, upper bound, percent (on the effective n for respondent-level estimates); NULL where n is unknown or the cell is suppressed.';
+COMMENT ON COLUMN trend.ci_low IS '95 % Wilson score interval, lower bound, percent (on the effective n for respondent-level estimates; approximate, on the edition''s respondents, where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.';
+COMMENT ON COLUMN trend.ci_high IS '95 % Wilson score interval, upper bound, percent (on the effective n for respondent-level estimates; approximate, on the edition''s respondents, where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.';
 COMMENT ON COLUMN trend.prev_year IS 'Latest earlier year with a value.';
 COMMENT ON COLUMN trend.prev_value IS 'Value in prev_year.';
 COMMENT ON COLUMN trend.change_pp IS 'Change since prev_year in percentage points.';
@@ -66,3 +72,4 @@ COMMENT ON COLUMN trend.inferred IS 'True when the figure''s edition year, segme
 COMMENT ON COLUMN trend.edition_respondents IS 'How many answered this edition (year and survey) in total, from the current editions release; NULL where not published. Not the n of this figure (see n).';
 COMMENT ON COLUMN trend.base IS 'Answer base of the figure: answered, or with_dont_know (''vet ikke'' in the denominator, as the published report counts); NULL = unknown (a published figure whose base the codebook does not declare).';
 COMMENT ON COLUMN trend.break_reason IS 'Why this year is not comparable with prev_year: a codebook break, or a different (or unknown against known) answer base. NULL where comparable.';
+COMMENT ON COLUMN trend.interval_basis IS 'What ci_low/ci_high rest on: n (the figure''s own published n), respondents (computed from the respondent-level file), edition_n (APPROXIMATE: the published figure has no n, the interval uses how many answered the edition, see view approximate_intervals; no test of change is made on it), NULL = no interval.';
