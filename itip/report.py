@@ -283,6 +283,8 @@ class Point:
     edition_respondents: int | None = None
     #: The interval rests on the edition's respondents, not the figure's own n (trend.interval_basis).
     ci_approximate: bool = False
+    #: Why not comparable with prev_year (trend.break_reason), e.g. a different answer base.
+    break_reason: str | None = None
 
     @property
     def published(self) -> bool:
@@ -438,6 +440,7 @@ def _point(rec: dict[str, Any], files: dict[int, str]) -> Point:
         ci_low=num("ci_low"),
         ci_high=num("ci_high"),
         ci_approximate=_opt(rec.get("interval_basis")) == "edition_n",
+        break_reason=_opt(rec.get("break_reason")),
         prev_year=whole("prev_year"),
         prev_value=num("prev_value"),
         change_pp=num("change_pp"),
@@ -500,7 +503,16 @@ def build_cards(data: ReportData, codebook: Codebook) -> list[Card]:
             points = [_point(rec, files) for rec in records]
             answer_obj = None if answer is None else answers.get(answer, Answer(answer, answer, answer))
             survey_editions = editions.get(ind.survey, ())
-            cards.append(Card(ind.topic, ind, segment, answer_obj, points, own_breaks, span, editions=survey_editions))
+            # breaks of this series alone (a different answer base), beside the codebook's
+            series_breaks = own_breaks + [
+                (p.year, p.break_reason)
+                for p in points
+                if p.comparable is False
+                and p.break_reason
+                and not any(p.prev_year is not None and p.prev_year < y <= p.year for y, _ in own_breaks)
+            ]
+            card = Card(ind.topic, ind, segment, answer_obj, points, series_breaks, span, editions=survey_editions)
+            cards.append(card)
     return cards
 
 

@@ -269,3 +269,13 @@ def test_a_series_whose_answer_base_changes_is_not_compared_and_says_why(tmp_pat
         wh, "SELECT DISTINCT base FROM trend WHERE indicator = 'benefits_realised' AND kind = 'published'"
     )
     assert published == [("with_dont_know",)]
+    # the report draws the break and says why
+    from itip.codebook import load_codebook
+    from itip.report import write_report
+    from tests.test_report import card, parse, squash
+
+    report = write_report(wh, tmp_path / "report-en", lang="en", codebook=load_codebook(codebook_path))
+    notes = card(parse(report.path.read_text(encoding="utf-8")), "benefits_realised", answer="high").find(
+        "p", "breaknote"
+    )
+    assert any("Answer base differs: with_dont_know in 2023, answered in 2024" in squash(n.text) for n in notes)
