@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from itip.paths import CODEBOOK
 from itip.problems import ItipError
-from itip.respondent_spec import RespondentSpec, parse_respondent_spec
+from itip.respondent_spec import BASES, RespondentSpec, parse_respondent_spec
 
 _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
 
@@ -55,6 +55,9 @@ class Indicator:
     aliases: tuple[tuple[int, str, str | None], ...]  # (year, text, answer)
     breaks: tuple[tuple[int, str], ...]  # (year, reason)
     note: str | None
+    #: Answer base of the published figures (codebook `published_base`): (year or None for
+    #: every year, base). Empty = unknown. See `Codebook.published_base`.
+    published_base: tuple[tuple[int | None, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,17 @@ class Codebook:
         match = process.extractOne(text.strip().lower(), list(self.indicators), scorer=fuzz.WRatio)
         return None if match is None else match[0]
 
+    def published_base(self, indicator: str, year: int) -> str | None:
+        """The declared answer base of the published figure of `indicator` in `year`
+        (a base declared for that year wins over one declared for every year); None =
+        unknown. Published figures and respondent estimates of different or unknown
+        bases are not compared (itip.stats.compute_changes)."""
+        ind = self.indicators.get(indicator)
+        if ind is None:
+            return None
+        by_year = dict(ind.published_base)
+        return by_year.get(year, by_year.get(None))
+
     def breaks_for(self, indicator: str) -> list[Break]:
         ind = self.indicators[indicator]
         own = [Break(None, indicator, year, reason) for year, reason in ind.breaks]
@@ -118,6 +132,24 @@ def _vocabulary(entries: dict[str, dict[str, Any]], name: str, path: Path) -> di
                 raise ItipError(f"{path}: {name} spelling {spelling!r} is used for both {index[norm]!r} and {key!r}")
             index[norm] = key
     return index
+
+
+def _published_base(raw: object, where: str) -> tuple[tuple[int | None, str], ...]:
+    """`published_base: with_dont_know` (every published year) or `{2023: with_dont_know}`
+    (only those years); absent = unknown."""
+    if raw is None:
+        return ()
+    pairs: list[tuple[int | None, object]] = (
+        [(None, raw)] if isinstance(raw, str) else list(raw.items()) if isinstance(raw, dict) else [(None, raw)]
+    )
+    out: list[tuple[int | None, str]] = []
+    for year, base in pairs:
+        if base not in BASES or (year is not None and not isinstance(year, int)):
+            raise ItipError(
+                f"{where}: published_base must be one of {', '.join(BASES)} or a mapping year: base, not {raw!r}"
+            )
+        out.append((year, str(base)))
+    return tuple(out)
 
 
 def _require(entry: dict[str, Any], keys: list[str], where: str) -> None:
@@ -182,6 +214,7 @@ def parse_codebook(text: str, path: Path) -> Codebook:
             if rewording == "substantive":
                 reworded.append((int(a["year"]), f"Question reworded: {str(a['reason']).strip()}"))
         breaks = tuple((int(b["year"]), str(b["reason"]).strip()) for b in e.get("breaks") or [])
+        published_base = _published_base(e.get("published_base"), where)
         breaks += tuple(b for b in reworded if b[0] not in {y for y, _ in breaks})
         indicators[ind_id] = Indicator(
             id=ind_id,
@@ -195,6 +228,7 @@ def parse_codebook(text: str, path: Path) -> Codebook:
             aliases=tuple(aliases),
             breaks=breaks,
             note=(str(e["note"]).strip() if e.get("note") else None),
+            published_base=published_base,
         )
     survey_breaks = []
     for b in data.get("survey_breaks") or []:

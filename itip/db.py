@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from itip.codebook import Codebook
@@ -56,7 +57,25 @@ _REJECTION_RENAMES = (("row", "source_row"), ("column", "source_column"), ("chec
 
 #: Estimate columns only some kinds of release have (respondent-level: n_effective;
 #: published: the file's inferred and preferred marks).
-OPTIONAL_ESTIMATE_COLUMNS = ("n_effective", "inferred", "preferred")
+OPTIONAL_ESTIMATE_COLUMNS = ("n_effective", "inferred", "preferred", "base")
+
+
+#: meta key holding the disclosure rules (thresholds and segment nesting) the stored respondent-level
+#: estimates were suppressed by; absent in warehouses written before disclosure control (contract 4).
+DISCLOSURE_META = "disclosure_rules"
+
+
+def disclosure_rules(codebook: Codebook) -> str:
+    """A fingerprint of the codebook's disclosure rules: when it differs from the one stored, the
+    stored estimates are suppressed again (a warehouse from before disclosure control has none)."""
+    spec = codebook.respondents
+    if spec is None:
+        return "none"
+    from itip.disclosure import relations
+
+    rels = sorted((r.survey, r.parent, r.children) for r in relations(spec))
+    text = repr((spec.min_cell_n, spec.min_cell_n_extreme, rels))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def schema_files() -> list[Path]:
@@ -106,6 +125,9 @@ class Warehouse:
         #: True on a DuckLake catalog (see itip.lake): some DDL differs there.
         self.lake = not isinstance(path, Path)
         self._in_transaction = False
+        #: Set when values were removed from the file (see `_suppress_stored`): freed blocks keep
+        #: their old bytes, so `write_snapshot` copies the data into a new file.
+        self.rewrite_needed = False
 
     # --- setup ---------------------------------------------------------------------
     def ensure_schema(self) -> None:
@@ -155,7 +177,11 @@ class Warehouse:
         has_meta = self.con.execute(_HAS_META).fetchone()
         if not (has_meta and has_meta[0]):
             return False
-        return self.get_meta("schema_sha256") == _schema_sha() and self.get_meta("codebook_sha256") == codebook_sha
+        return (
+            self.get_meta("schema_sha256") == _schema_sha()
+            and self.get_meta("codebook_sha256") == codebook_sha
+            and self.get_meta(DISCLOSURE_META) is not None  # written with the codebook since contract 4
+        )
 
     def get_meta(self, key: str) -> str | None:
         row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
@@ -201,8 +227,11 @@ class Warehouse:
 
     # --- codebook ------------------------------------------------------------------
     def sync_codebook(self, codebook: Codebook) -> bool:
-        """Replace indicators and breaks when the codebook changed; True if it did."""
-        if self.get_meta("codebook_sha256") == codebook.sha256:
+        """Replace indicators and breaks when the codebook changed; True if it did. Stored
+        respondent-level estimates are suppressed again when the disclosure rules differ from
+        the ones they were stored under (migration of warehouses from before disclosure control)."""
+        rules = disclosure_rules(codebook)
+        if self.get_meta("codebook_sha256") == codebook.sha256 and self.get_meta(DISCLOSURE_META) == rules:
             return False
         indicators = pd.DataFrame.from_records(
             [
@@ -245,6 +274,11 @@ class Warehouse:
             self.con.unregister("_breaks")
             if codebook.respondents is not None:
                 self._set_meta("min_cell_n", str(codebook.respondents.min_cell_n))
+            if self.get_meta(DISCLOSURE_META) != rules:
+                if codebook.respondents is not None:
+                    self._suppress_stored(codebook)
+                self._set_meta(DISCLOSURE_META, rules)
+            self._declare_published_bases(codebook)
             self._refresh_changes(codebook)
             self._set_meta("codebook_sha256", codebook.sha256)
             self.mark_write()
@@ -380,6 +414,80 @@ class Warehouse:
             self.mark_write()
         return release_id
 
+    def _suppress_stored(self, codebook: Codebook) -> int:
+        """Apply disclosure control (itip.disclosure, the rules applied before storage) to every
+        stored respondent-level estimate, current and superseded, and empty the hidden columns
+        of the cells it suppresses. Warehouses written before disclosure control hold the true
+        values of small cells; an owner who needs them re-runs from the raw file. Returns how
+        many rows were emptied. Column names here are constants, never input."""
+        from itip import disclosure
+
+        spec = codebook.respondents
+        assert spec is not None
+        present = {
+            str(r[0])
+            for r in self.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'estimates' "
+                "AND database_name = current_database() AND schema_name = current_schema()"
+            ).fetchall()
+        }
+        hidden = [c for c in disclosure.HIDDEN_COLUMNS if c in present]
+        stored = self.con.execute(
+            "SELECT e.* FROM estimates AS e INNER JOIN releases AS r ON r.release_id = e.release_id "
+            "WHERE r.kind = 'respondents'"
+        ).df()
+        if stored.empty:
+            return 0
+        for column in disclosure.HIDDEN_COLUMNS:  # columns this warehouse never had
+            if column not in stored.columns:
+                stored[column] = np.nan
+        rels = disclosure.relations(spec)
+        empty: list[pd.DataFrame] = []
+        for _, release in stored.groupby("release_id", sort=False):
+            out = disclosure.suppress(release, rels, spec.min_cell_n, spec.min_cell_n_extreme)
+            hide = (out["value_status"] == disclosure.SUPPRESSED) & (
+                (release["value_status"] != disclosure.SUPPRESSED) | release[hidden].notna().any(axis=1)
+            )
+            empty.append(release.loc[hide, ["release_id", "source_row"]])
+        rows = pd.concat(empty, ignore_index=True)
+        if rows.empty:
+            return 0
+        assignments = ", ".join(f"{c} = NULL" for c in hidden)  # constants from itip.disclosure
+        self.con.register("_hide", rows)
+        self.con.execute(
+            f"UPDATE estimates SET {assignments}, value_status = 'suppressed' FROM _hide AS h "
+            "WHERE estimates.release_id = h.release_id AND estimates.source_row = h.source_row"
+        )
+        self.con.unregister("_hide")
+        self.rewrite_needed = True
+        return len(rows)
+
+    def _declare_published_bases(self, codebook: Codebook) -> None:
+        """Set estimates.base of published figures from the codebook's published_base: what is
+        known about how a publication counted can change after it was loaded (respondent-level
+        estimates keep the base they were computed with)."""
+        stored = self.con.execute(
+            "SELECT e.release_id, e.source_row, e.indicator, e.year, e.base FROM estimates AS e "
+            "INNER JOIN releases AS r ON r.release_id = e.release_id WHERE r.kind = 'published'"
+        ).df()
+        if stored.empty:
+            return
+        declared = [
+            codebook.published_base(str(i), int(y)) if isinstance(i, str) else None
+            for i, y in zip(stored["indicator"], stored["year"], strict=True)
+        ]
+        stored["declared"] = pd.Series(declared, index=stored.index, dtype="object")
+        old = stored["base"].where(stored["base"].notna(), None)
+        changed = stored[[a != b for a, b in zip(old, stored["declared"], strict=True)]]
+        if changed.empty:
+            return
+        self.con.register("_bases", changed[["release_id", "source_row", "declared"]])
+        self.con.execute(
+            "UPDATE estimates SET base = d.declared FROM _bases AS d "
+            "WHERE estimates.release_id = d.release_id AND estimates.source_row = d.source_row"
+        )
+        self.con.unregister("_bases")
+
     def _refresh_changes(self, codebook: Codebook) -> None:
         from itip.stats import compute_changes  # statistics libraries load only when something changes
 
@@ -388,7 +496,7 @@ class Warehouse:
         current = self.con.execute(
             "SELECT release_id, source_row, indicator, survey, segment, answer, year, "
             "CASE WHEN suppressed THEN NULL ELSE value END AS value, coalesce(n_effective, n) AS n, "
-            "qualifier FROM current_estimates"
+            "qualifier, base FROM current_estimates"
         ).df()
         known = current[current["indicator"].isin(list(codebook.indicators))]
         changes = compute_changes(known, codebook.all_breaks())
@@ -402,8 +510,9 @@ class Warehouse:
     def trend(self, indicator: str, segment: str | None = None) -> pd.DataFrame:
         return self.con.execute(
             "SELECT year, segment, answer, value, qualifier, value_status, n, ci_low, ci_high, prev_year, "
-            "change_pp, change_p_value, change_q_value, change_significant, comparable_with_prev, source FROM trend "
-            "WHERE indicator = ? AND (? IS NULL OR segment = ?) ORDER BY segment, answer NULLS FIRST, year",
+            "change_pp, change_p_value, change_q_value, change_significant, comparable_with_prev, source, "
+            "interval_basis, break_reason FROM trend WHERE indicator = ? AND (? IS NULL OR segment = ?) "
+            "ORDER BY segment, answer NULLS FIRST, year",
             [indicator, segment, segment],
         ).df()
 
@@ -420,7 +529,8 @@ class Warehouse:
         return self.con.execute(
             "SELECT indicator, survey, segment, answer, year, value, qualifier, value_status, n, ci_low, ci_high, "
             "prev_year, prev_value, change_pp, change_p_value, change_q_value, change_significant, "
-            "comparable_with_prev, source, release_id, inferred, conflict, edition_respondents FROM trend "
+            "comparable_with_prev, source, release_id, inferred, conflict, edition_respondents, interval_basis, "
+            "break_reason FROM trend "
             "ORDER BY indicator, segment, answer NULLS FIRST, year"
         ).df()
 
@@ -470,8 +580,55 @@ def snapshot_path(path: Path) -> Path:
 def remove_snapshot(path: Path) -> None:
     """Delete a working copy left by a killed ingest (call only while holding the ingest lock)."""
     work = snapshot_path(path)
-    for leftover in (work, work.with_name(work.name + ".wal")):
+    fresh = _fresh_path(work)
+    for leftover in (work, work.with_name(work.name + ".wal"), fresh, fresh.with_name(fresh.name + ".wal")):
         leftover.unlink(missing_ok=True)
+
+
+def _fresh_path(work: Path) -> Path:
+    return work.with_name(work.name + ".fresh")
+
+
+def _rewrite(work: Path) -> None:
+    """Copy every table of `work` into a new file and put that in its place.
+
+    DuckDB reuses the blocks an UPDATE or DELETE frees but does not wipe them: the old bytes
+    stay in the file, readable by anyone with the file (tests/test_disclosure.py searches
+    for them). A new file holds only the current rows. Tables go through Arrow, so no
+    path is written into SQL."""
+    fresh = _fresh_path(work)
+    fresh.unlink(missing_ok=True)
+    old = _open(work, read_only=True)
+    new = _open(fresh, read_only=False)
+    try:
+        Warehouse(new, fresh).ensure_schema()  # tables, views and comments from warehouse/sql
+        tables = [
+            str(r[0])
+            for r in old.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary"
+            ).fetchall()
+        ]
+        known = {str(r[0]) for r in new.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        new.begin()
+        for table in tables:
+            data = old.execute(f"SELECT * FROM {_ident(table)}").arrow()  # names from the file's own catalog
+            new.register("_copy", data)
+            if table in known:
+                new.execute(f"DELETE FROM {_ident(table)}")
+                new.execute(f"INSERT INTO {_ident(table)} BY NAME SELECT * FROM _copy")
+            else:
+                new.execute(f"CREATE TABLE {_ident(table)} AS SELECT * FROM _copy")
+            new.unregister("_copy")
+        new.commit()
+        new.execute("CHECKPOINT")
+    except BaseException:
+        new.close()
+        old.close()
+        fresh.unlink(missing_ok=True)
+        raise
+    new.close()
+    old.close()
+    os.replace(fresh, work)
 
 
 def _fsync(path: Path) -> None:
@@ -511,6 +668,12 @@ def write_snapshot(path: Path) -> Iterator[Warehouse]:
         remove_snapshot(path)
         raise
     con.close()
+    if warehouse.rewrite_needed:
+        try:
+            _rewrite(work)
+        except BaseException:
+            remove_snapshot(path)
+            raise
     _fsync(work)
     failpoint("before_swap")
     os.replace(work, path)

@@ -99,6 +99,9 @@ def suppress(frame: pd.DataFrame, rels: list[Relation], min_cell_n: int, min_cel
     if out.empty:
         return out
     first = primary(out, min_cell_n, min_cell_n_extreme)
+    # cells stored suppressed already (a warehouse suppressed again under new rules) count as hidden
+    done_before = out.loc[out["value_status"] == SUPPRESSED, [*UNIT, "segment"]]
+    first |= {tuple(k) for k in done_before.itertuples(index=False, name=None)}
     hide: set[tuple[object, ...]] = set()
     for key, group in out.groupby(UNIT, sort=False):
         unit = tuple(key)

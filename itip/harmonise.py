@@ -97,6 +97,10 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
                 "note": None if _blank(r.note) else str(r.note),
                 "inferred": bool(r.inferred),
                 "preferred": bool(r.preferred),
+                # the declared answer base of this published figure (None = unknown)
+                "base": None
+                if indicator is None or pd.isna(r.year)
+                else codebook.published_base(str(indicator), int(r.year)),
             }
         )
     frame = pd.DataFrame.from_records(rows, columns=list(ESTIMATE_COLUMNS))
@@ -105,7 +109,18 @@ def harmonise(staged: pd.DataFrame, codebook: Codebook, file: str) -> tuple[pd.D
     frame["value"] = frame["value"].astype("float64")
     frame["inferred"] = frame["inferred"].astype(bool)
     frame["preferred"] = frame["preferred"].astype(bool)
-    for col in ("survey", "segment", "indicator", "answer", "question", "value_status", "qualifier", "source", "note"):
+    for col in (
+        "survey",
+        "segment",
+        "indicator",
+        "answer",
+        "question",
+        "value_status",
+        "qualifier",
+        "source",
+        "note",
+        "base",
+    ):
         frame[col] = frame[col].astype(object)
     lows, highs = stats.intervals(frame)
     frame["ci_low"] = pd.Series(lows, dtype="float64")

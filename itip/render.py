@@ -57,7 +57,12 @@ def trend_table(frame: pd.DataFrame) -> tuple[list[str], list[list[object]]]:
         else:
             value = _QUALIFIER_MARK.get(str(rec["qualifier"]), "") + _cell(rec["value"])
         ci = "" if pd.isna(rec["ci_low"]) else f"{rec['ci_low']:.1f}-{rec['ci_high']:.1f}"
+        if ci and rec.get("interval_basis") == "edition_n":
+            ci = "≈" + ci  # approximate: on the edition's respondents, not the figure's n
         comparable = "" if pd.isna(rec["comparable_with_prev"]) else ("yes" if rec["comparable_with_prev"] else "NO")
+        if comparable == "NO" and isinstance(rec.get("break_reason"), str):
+            comparable += f" ({rec['break_reason']})"
+
         p = "" if pd.isna(rec["change_p_value"]) else f"{rec['change_p_value']:.3f}"
         q = "" if pd.isna(rec.get("change_q_value")) else f"{rec['change_q_value']:.3f}"
         flag = rec.get("change_significant")

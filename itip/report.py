@@ -281,6 +281,10 @@ class Point:
     inferred: bool = False
     conflict: bool = False
     edition_respondents: int | None = None
+    #: The interval rests on the edition's respondents, not the figure's own n (trend.interval_basis).
+    ci_approximate: bool = False
+    #: Why not comparable with prev_year (trend.break_reason), e.g. a different answer base.
+    break_reason: str | None = None
 
     @property
     def published(self) -> bool:
@@ -435,6 +439,8 @@ def _point(rec: dict[str, Any], files: dict[int, str]) -> Point:
         n=whole("n"),
         ci_low=num("ci_low"),
         ci_high=num("ci_high"),
+        ci_approximate=_opt(rec.get("interval_basis")) == "edition_n",
+        break_reason=_opt(rec.get("break_reason")),
         prev_year=whole("prev_year"),
         prev_value=num("prev_value"),
         change_pp=num("change_pp"),
@@ -497,7 +503,16 @@ def build_cards(data: ReportData, codebook: Codebook) -> list[Card]:
             points = [_point(rec, files) for rec in records]
             answer_obj = None if answer is None else answers.get(answer, Answer(answer, answer, answer))
             survey_editions = editions.get(ind.survey, ())
-            cards.append(Card(ind.topic, ind, segment, answer_obj, points, own_breaks, span, editions=survey_editions))
+            # breaks of this series alone (a different answer base), beside the codebook's
+            series_breaks = own_breaks + [
+                (p.year, p.break_reason)
+                for p in points
+                if p.comparable is False
+                and p.break_reason
+                and not any(p.prev_year is not None and p.prev_year < y <= p.year for y, _ in own_breaks)
+            ]
+            card = Card(ind.topic, ind, segment, answer_obj, points, series_breaks, span, editions=survey_editions)
+            cards.append(card)
     return cards
 
 
@@ -899,7 +914,8 @@ def _stats_html(card: Card, lang: str) -> str:
             parts.append(f'<p class="stat significance" data-significant="unknown">{esc(words["untested"])}</p>')
     extra = []
     if latest.ci_low is not None and latest.ci_high is not None:
-        extra.append(words["ci"].format(low=fmt_number(latest.ci_low, lang), high=fmt_number(latest.ci_high, lang)))
+        ci = words["ci"].format(low=fmt_number(latest.ci_low, lang), high=fmt_number(latest.ci_high, lang))
+        extra.append(("≈ " if latest.ci_approximate else "") + ci)
     if latest.n is not None:
         extra.append(words["n"].format(n=latest.n))
     elif latest.edition_respondents is not None:  # who answered the edition, not the n of this figure
@@ -948,7 +964,7 @@ def _table_html(card: Card, lang: str) -> str:
             ci = (
                 ""
                 if p.ci_low is None or p.ci_high is None
-                else f"{fmt_number(p.ci_low, lang)}–{fmt_number(p.ci_high, lang)}"
+                else ("≈ " if p.ci_approximate else "") + f"{fmt_number(p.ci_low, lang)}–{fmt_number(p.ci_high, lang)}"
             )
             cells.append(f'<td class="num">{esc(ci)}</td>')
         cells.append(f'<td class="num">{esc("" if p.change_pp is None else fmt_change(p.change_pp, lang))}</td>')

@@ -441,10 +441,12 @@ def _estimates(
                         "share": swy / sw,
                         "n": int(count),
                         "n_effective": sw * sw / sw2,
+                        "base": q.base,
                     }
                 )
     frame = pd.DataFrame.from_records(
-        records, columns=["year", "survey", "segment", "indicator", "answer", "question", "share", "n", "n_effective"]
+        records,
+        columns=["year", "survey", "segment", "indicator", "answer", "question", "share", "n", "n_effective", "base"],
     )
     frame = frame.sort_values(["indicator", "survey", "segment", "answer"], na_position="first").reset_index(drop=True)
     low, high = weighted_share_interval(frame["share"].to_numpy(float), frame["n_effective"].to_numpy(float))

@@ -14,6 +14,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from itip.respondent_spec import BASES
+
 #: Rounding slack allowed when a published distribution's shares are added up:
 #: each share may be off by 0.5 percentage points.
 ROUNDING_PER_SHARE = 0.5
@@ -94,6 +96,12 @@ class Estimate(pa.DataFrameModel):
     preferred: Series[bool] = pa.Field(
         description="Where the release holds the figure from more than one source, the one trend shows."
     )
+    base: Series[str] = pa.Field(
+        nullable=True,
+        isin=list(BASES),
+        description="Answer base declared for the published figure in the codebook (published_base): answered or "
+        "with_dont_know ('vet ikke' in the denominator); NULL = unknown.",
+    )
 
     @pa.dataframe_check(error="conflict_preferred")
     @classmethod
@@ -141,6 +149,10 @@ class RespondentEstimate(pa.DataFrameModel):
         in_range={"min_value": 0, "max_value": 100}, nullable=True, description="Upper 95 % bound; NULL if suppressed."
     )
     source: Series[str] = pa.Field(str_length={"min_value": 1}, description="File and method of the estimate.")
+    base: Series[str] = pa.Field(
+        isin=list(BASES),
+        description="Answer base applied (codebook `base`): answered, or with_dont_know ('vet ikke' counted).",
+    )
 
     @pa.dataframe_check(error="n_effective_at_most_n")
     @classmethod

@@ -64,7 +64,14 @@ def test_the_dictionary_says_which_views_are_built_from_which_tables(built: Path
         block = next(e for e in parsed.elements if e.tag == "p" and cls in e.classes)
         return [name.strip() for name in block.text.split(",")]
 
-    assert links("trend.html", "built-from") == ["changes", "current_editions", "current_estimates", "indicators"]
+    assert links("trend.html", "built-from") == [
+        "approximate_intervals",
+        "changes",
+        "current_editions",
+        "current_estimates",
+        "indicators",
+    ]
+    assert links("approximate_intervals.html", "built-from") == ["current_editions", "current_estimates"]
     assert links("current_estimates.html", "built-from") == ["estimates", "releases"]
     assert links("latest.html", "built-from") == ["trend"]
     assert links("estimates.html", "used-by") == ["conflicts", "current_estimates"]

@@ -271,3 +271,102 @@ def test_a_differencing_attack_on_the_warehouse_recovers_no_suppressed_cell(tmp_
     # the scan can find what is there: a shown value is among the numbers
     shown_value = truth["organisations/all"][0]
     assert any(abs(shown_value - x) < 1e-9 for x in numbers)
+
+
+def true_counts(people: pd.DataFrame) -> dict[str, int]:
+    """Respondents per segment (every synthetic answer is on the scale, so all are in the base)."""
+    org = people[people["survey"] == "organisations"]
+    cit = people[people["survey"] == "citizens"]
+    return {
+        "organisations/all": len(org),
+        "organisations/state": int((org["code"] == 1).sum()),
+        "organisations/municipalities": int((org["code"] == 2).sum()),
+        "organisations/municipality_small": int((org["size"] == 1).sum()),
+        "organisations/municipality_medium": int((org["size"] == 2).sum()),
+        "organisations/municipality_large": int((org["size"] == 3).sum()),
+        "citizens/all": len(cit),
+        **{f"citizens/{s}": int((cit["code"] == c).sum()) for c, s in enumerate(AGES, start=1)},
+    }
+
+
+AGES = ["age_16_24", "age_25_44", "age_45_66", "age_67_plus"]
+ANSWER_INDEX = {None: 0, "high": 0, "some": 1, "low": 2}
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_warehouse_from_before_disclosure_control_loses_its_small_cells_when_opened_for_writing(
+    tmp_path: Path, codebook
+) -> None:
+    """Warehouses written before disclosure control (contract version 3) hold the true value and
+    n of every small cell in estimates. The fixture makes one: a current warehouse whose
+    suppressed rows get their true values and n written back, stored uncompressed so that the
+    bytes are plainly in the file, with the schema and disclosure marks of an old version.
+    The next ingest (which opens the file for writing) must suppress them by the same rules and
+    leave no byte of them in the file."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    text, people = synthetic_file()
+    write(raw, "itip_2024_respondents.csv", text)
+    wh = tmp_path / "itip.duckdb"
+    assert [o.status for o in ingest(raw_dir=raw, warehouse=wh)] == [lib.LOADED]
+    truth, counts = true_values(people), true_counts(people)
+    with duckdb.connect(str(wh)) as con:
+        before = con.execute(
+            "SELECT source_row, survey, segment, answer, value_status FROM estimates ORDER BY source_row"
+        ).fetchall()
+        hidden = [r for r in before if r[4] == "suppressed"]
+        assert len(hidden) >= 6
+        old = pd.DataFrame.from_records(
+            [
+                {
+                    "source_row": row,
+                    "value": truth[f"{survey}/{segment}"][ANSWER_INDEX[answer]],
+                    "n": counts[f"{survey}/{segment}"],
+                }
+                for row, survey, segment, answer, _ in hidden
+            ]
+        )
+        con.execute("SET force_compression = 'uncompressed'")
+        con.register("old", old)
+        con.execute(
+            "UPDATE estimates SET value = old.value, n = old.n, n_effective = old.n, ci_low = 0, ci_high = 100, "
+            "value_status = 'estimated' FROM old WHERE estimates.source_row = old.source_row"
+        )
+        con.execute("UPDATE meta SET value = 'an older schema' WHERE key = 'schema_sha256'")
+        con.execute("DELETE FROM meta WHERE key = 'disclosure_rules'")
+        con.execute("CHECKPOINT")
+    secret = list(old["value"])
+    data = wh.read_bytes()
+    assert all(struct.pack("<d", v) in data for v in secret)  # the search finds them where they are
+
+    assert [o.status for o in ingest(raw_dir=raw, warehouse=wh)] == [lib.UNCHANGED]
+
+    data = wh.read_bytes()
+    for value in secret:
+        assert struct.pack("<d", value) not in data, value
+    with duckdb.connect(str(wh), read_only=True) as con:
+        after = con.execute(
+            "SELECT source_row, survey, segment, answer, value_status FROM estimates ORDER BY source_row"
+        ).fetchall()
+        assert after == before  # the same cells as the rules hide at load, no more, no fewer
+        emptied = con.execute(
+            "SELECT count(*) FROM estimates WHERE value_status = 'suppressed' "
+            "AND (value IS NOT NULL OR n IS NOT NULL OR n_effective IS NOT NULL OR ci_low IS NOT NULL)"
+        ).fetchone()
+        assert emptied == (0,)
+        numbers = [
+            v
+            for (v,) in con.execute(
+                "SELECT value FROM estimates UNION ALL SELECT prev_value FROM changes UNION ALL SELECT value FROM trend"
+            ).fetchall()
+            if v is not None
+        ]
+        assert not any(abs(s - x) < 1e-9 for s in secret for x in numbers)
+        assert any(abs(truth["organisations/all"][0] - x) < 1e-9 for x in numbers)  # shown cells stay
+        # a whole warehouse: marks and comments of the current contract
+        assert con.execute("SELECT count(*) FROM meta WHERE key = 'disclosure_rules'").fetchone() == (1,)
+        comment = con.execute(
+            "SELECT comment FROM duckdb_columns() WHERE table_name = 'estimates' AND column_name = 'base'"
+        ).fetchone()
+        assert comment is not None and "Answer base" in str(comment[0])
+    assert not list(tmp_path.glob("itip.duckdb.next*"))  # no working copy left behind

@@ -292,3 +292,77 @@ def test_itip_check_checks_the_editions_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(bad)])
     assert result.exit_code == 1
     assert result.output.strip() == "itip_editions.csv, row 2, column response_rate: response_rate 120 is outside 0-100"
+
+
+def test_a_figure_without_n_gets_an_interval_from_its_edition_only_flagged_approximate(
+    tmp_path: Path, codebook: Codebook
+) -> None:
+    """SYNTHETIC figures and editions. A published share without its own n gets the Wilson
+    interval on the edition's respondents (all: respondents; municipalities and state: their
+    counts), flagged interval_basis = edition_n and shown with '≈' in `itip trend` and the
+    report; never a test of change. A count published as a bound ('over 500'), a qualified
+    value or an edition without respondents gives no interval; an own n is used as it is."""
+    from itip.db import open_warehouse
+    from itip.render import trend_table
+    from itip.stats import wilson_interval
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    row = "{y},organisations,{seg},ai_insight_lacking_barrier,,{v},{n},https://example.org/synthetic,SYNTHETIC,,\n"
+    write(raw, "itip_2017.csv", HEADER + row.format(y=2017, seg="all", v=70, n=""))
+    write(raw, "itip_2020.csv", HEADER + row.format(y=2020, seg="all", v=60, n=""))
+    qualified = "2021,organisations,all,ai_well_underway,,20,approx,,https://example.org/synthetic,SYNTHETIC,,\n"
+    write(
+        raw,
+        "itip_2021.csv",
+        HEADER.replace("value,n", "value,qualifier,n")
+        + row.format(y=2021, seg="all", v=52, n="").replace(",52,", ",52,,")
+        + row.format(y=2021, seg="municipalities", v=50, n="").replace(",50,", ",50,,")
+        + row.format(y=2021, seg="state", v=40, n=70).replace(",40,", ",40,,")
+        + qualified,
+    )
+    write(raw, "itip_2022.csv", HEADER + row.format(y=2022, seg="all", v=55, n=""))
+    write(
+        raw,
+        "itip_editions.csv",
+        EDITIONS_HEADER
+        + "2017,organisations,500,above,,,,,SYNTHETIC,https://example.org/synthetic\n"
+        + "2020,organisations,300,,,,,,SYNTHETIC,https://example.org/synthetic\n"
+        + "2021,organisations,255,,176,79,,,SYNTHETIC,https://example.org/synthetic\n"
+        + "2022,organisations,,,,,67,,SYNTHETIC,https://example.org/synthetic\n",
+    )
+    wh = tmp_path / "itip.duckdb"
+    assert {o.status for o in load_all(raw, wh, codebook).values()} == {lib.LOADED}
+    got = {
+        (r[0], r[1], r[2]): r[3:]
+        for r in query(
+            wh,
+            "SELECT indicator, year, segment, interval_basis, ci_low, ci_high, n, change_pp, change_p_value, "
+            "comparable_with_prev FROM trend",
+        )
+    }
+    basis, low, high, n, change, p, comparable = got[("ai_insight_lacking_barrier", 2021, "all")]
+    assert basis == "edition_n" and n is None
+    assert (low, high) == pytest.approx(wilson_interval(52, 255), abs=1e-9)
+    assert got[("ai_insight_lacking_barrier", 2021, "municipalities")][1:3] == pytest.approx(
+        wilson_interval(50, 176), abs=1e-9
+    )
+    assert got[("ai_insight_lacking_barrier", 2021, "municipalities")][0] == "edition_n"
+    own = got[("ai_insight_lacking_barrier", 2021, "state")]
+    assert own[0] == "n" and own[1:3] == pytest.approx(wilson_interval(40, 70), abs=1e-9)
+    # an approximate n never makes a test: the change is shown, untested, still comparable
+    assert change == pytest.approx(-8) and p is None and comparable is True
+    for key in (("ai_insight_lacking_barrier", 2017, "all"), ("ai_insight_lacking_barrier", 2022, "all")):
+        assert got[key][:3] == (None, None, None), key  # a bound ('over 500'), or no respondents published
+    assert got[("ai_well_underway", 2021, "all")][:3] == (None, None, None)  # 'ca. 20' is not an exact share
+
+    with open_warehouse(wh, read_only=True) as con:
+        columns, rows = trend_table(con.trend("ai_insight_lacking_barrier"))
+    shown = {(r[0], r[1]): r[columns.index("ci_95")] for r in rows}
+    assert shown[(2021, "all")] == f"≈{low:.1f}-{high:.1f}"
+    assert shown[(2021, "state")] == f"{own[1]:.1f}-{own[2]:.1f}"
+
+    report = write_report(wh, tmp_path / "report", lang="en", codebook=codebook)
+    page = parse(report.path.read_text(encoding="utf-8"))
+    text = squash(card(page, "ai_insight_lacking_barrier").text)
+    assert "≈ 45.9–58.0" in text or "≈ 45.9–58" in text, text

@@ -231,3 +231,51 @@ def test_published_2023_to_respondents_2024_with_identical_answers_shows_no_chan
         assert value == pytest.approx(prev, abs=1e-9), answer
         assert change == pytest.approx(0.0, abs=1e-9), answer
         assert comparable is True and significant is False, answer
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_series_whose_answer_base_changes_is_not_compared_and_says_why(tmp_path: Path) -> None:
+    """The same splice as above, but with a codebook copy whose respondent base drops 'vet ikke'
+    (`base: answered`): 2023 (published, with_dont_know) and 2024 (answered) are different
+    bases, so trend records both bases, marks the pair not comparable with the reason, and
+    tests nothing. The unchanged base of the published years before still compares."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(REPO / "raw" / "itip_2023.csv", raw / "itip_2023.csv")
+    codes = [4] * 20 + [3] * 142 + [2] * 26 + [8] * 12
+    rows = [HEADER] + [f"O{i:04d},organisations,1,3,,,1,,{code}" for i, code in enumerate(codes, start=1)]
+    write(raw, "itip_2024_respondents.csv", "\n".join(rows) + "\n")
+    text = (REPO / "schemas" / "codebook.yaml").read_text(encoding="utf-8")
+    declared = "    base: with_dont_know\n    # The report's own practice"
+    assert text.count(declared) == 1
+    codebook_path = tmp_path / "codebook.yaml"
+    codebook_path.write_text(text.replace(declared, "    base: answered\n    # The report's own practice"), "utf-8")
+    wh = tmp_path / "itip.duckdb"
+    outcomes = ingest(raw_dir=raw, warehouse=wh, codebook_path=codebook_path)
+    assert {o.status for o in outcomes} == {lib.LOADED}, [o.problems for o in outcomes]
+    got = trend_rows(
+        wh,
+        "SELECT answer, year, base, prev_year, change_pp, comparable_with_prev, change_p_value, "
+        "change_significant, break_reason FROM trend "
+        "WHERE indicator = 'benefits_realised' AND segment = 'all' AND year = 2024 ORDER BY answer",
+    )
+    assert [r[0] for r in got] == ["high", "low", "some"]
+    for answer, _, base, prev_year, change, comparable, p, significant, reason in got:
+        assert base == "answered" and prev_year == 2023, answer
+        assert change is not None  # the difference is shown ...
+        assert comparable is False and p is None and significant is None, answer  # ... never tested
+        assert reason == "Answer base differs: with_dont_know in 2023, answered in 2024", answer
+    published = trend_rows(
+        wh, "SELECT DISTINCT base FROM trend WHERE indicator = 'benefits_realised' AND kind = 'published'"
+    )
+    assert published == [("with_dont_know",)]
+    # the report draws the break and says why
+    from itip.codebook import load_codebook
+    from itip.report import write_report
+    from tests.test_report import card, parse, squash
+
+    report = write_report(wh, tmp_path / "report-en", lang="en", codebook=load_codebook(codebook_path))
+    notes = card(parse(report.path.read_text(encoding="utf-8")), "benefits_realised", answer="high").find(
+        "p", "breaknote"
+    )
+    assert any("Answer base differs: with_dont_know in 2023, answered in 2024" in squash(n.text) for n in notes)

@@ -90,6 +90,44 @@ def test_break_marks_change_not_comparable_and_drops_the_test() -> None:
     assert pd.isna(out.loc[2020, "change_p_value"])
 
 
+@pytest.mark.parametrize(
+    ("bases", "reason"),
+    [
+        (("with_dont_know", "answered"), "Answer base differs: with_dont_know in 2023, answered in 2024"),
+        ((None, "answered"), "Answer base unknown in 2023 (not declared in the codebook), known in the other year"),
+        (("answered", None), "Answer base unknown in 2024 (not declared in the codebook), known in the other year"),
+    ],
+)
+def test_a_different_or_unknown_answer_base_is_a_break_with_its_reason(
+    bases: tuple[str | None, str | None], reason: str
+) -> None:
+    """The same answers counted over another denominator are not a change: shown, never tested."""
+    frame = _series([(2023, 10, 251, None), (2024, 16, 300, None)]).assign(base=list(bases))
+    out = compute_changes(frame, []).set_index("release_id")
+    assert bool(out.loc[2024, "comparable_with_prev"]) is False
+    assert out.loc[2024, "break_reason"] == reason
+    assert out.loc[2024, "change_pp"] == pytest.approx(6)
+    assert pd.isna(out.loc[2024, "change_p_value"]) and pd.isna(out.loc[2024, "change_significant"])
+
+
+@pytest.mark.parametrize("base", ["with_dont_know", "answered", None])
+def test_identical_answer_bases_still_compare(base: str | None) -> None:
+    frame = _series([(2023, 10, 251, None), (2024, 16, 300, None)]).assign(base=[base, base])
+    out = compute_changes(frame, []).set_index("release_id")
+    assert bool(out.loc[2024, "comparable_with_prev"]) is True
+    assert pd.isna(out.loc[2024, "break_reason"])
+    assert out.loc[2024, "change_p_value"] == pytest.approx(_z_test_by_hand(0.10, 251, 0.16, 300), rel=1e-9)
+
+
+def test_a_codebook_break_gives_its_reason_together_with_a_base_change() -> None:
+    frame = _series([(2015, 55, 500, None), (2020, 60, 500, None)], survey="organisations")
+    frame = frame.assign(base=["answered", "with_dont_know"])
+    out = compute_changes(frame, [Break("organisations", None, 2018, "population changed")]).set_index("release_id")
+    assert out.loc[2020, "break_reason"] == (
+        "population changed; Answer base differs: answered in 2015, with_dont_know in 2020"
+    )
+
+
 def test_break_of_another_survey_does_not_apply() -> None:
     frame = _series([(2015, 55, 500, None), (2020, 60, 500, None)], survey="citizens")
     out = compute_changes(frame, [Break("organisations", None, 2018, "x")]).set_index("release_id")

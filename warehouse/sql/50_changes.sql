@@ -21,3 +21,6 @@ ALTER TABLE changes ADD COLUMN IF NOT EXISTS change_q_value DOUBLE;
 ALTER TABLE changes ADD COLUMN IF NOT EXISTS change_significant BOOLEAN;
 COMMENT ON COLUMN changes.change_q_value IS 'Benjamini-Hochberg adjusted p-value (q-value) of change_p_value, within the year and survey: every change tested for one edition of one survey is one family. NULL where change_p_value is NULL.';
 COMMENT ON COLUMN changes.change_significant IS 'True where change_q_value < 0.05: the only meaning of significant in itip. NULL where the change was not tested.';
+-- Added for the answer base (issue 8); ADD COLUMN keeps warehouses built before it.
+ALTER TABLE changes ADD COLUMN IF NOT EXISTS break_reason VARCHAR;
+COMMENT ON COLUMN changes.break_reason IS 'Why the estimate is not comparable with prev_year (comparable_with_prev false): the codebook break''s reason, or that the answer base differs between the two years (or is unknown in one of them). NULL where comparable or without prev_year.';

@@ -36,7 +36,8 @@ SELECT
     c.kind,
     coalesce(c.kind = 'respondents' AND (c.value_status = 'suppressed' OR c.n < t.min_cell_n), false) AS suppressed,
     c.conflict,
-    coalesce(c.inferred, false) AS inferred
+    coalesce(c.inferred, false) AS inferred,
+    c.base
 FROM current AS c
 CROSS JOIN threshold AS t
 WHERE NOT (
@@ -72,4 +73,5 @@ COMMENT ON COLUMN current_estimates.note IS 'Note from the release file.';
 COMMENT ON COLUMN current_estimates.kind IS 'published or respondents.';
 COMMENT ON COLUMN current_estimates.suppressed IS 'True for a respondent-level cell suppressed by disclosure control (primary or secondary) or, in warehouses written before it, with n below the small-cell threshold: trend shows it as NULL with status suppressed.';
 COMMENT ON COLUMN current_estimates.conflict IS 'True when the release gives this figure from more than one source; this is the preferred one (see view conflicts).';
+COMMENT ON COLUMN current_estimates.base IS 'Answer base: answered or with_dont_know; NULL = unknown (see estimates.base).';
 COMMENT ON COLUMN current_estimates.inferred IS 'True when the release file marks the figure as inferred (edition year, segment or wording from context).';

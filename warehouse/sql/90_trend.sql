@@ -10,8 +10,8 @@ SELECT
     e.qualifier,
     CASE WHEN e.suppressed THEN 'suppressed' ELSE e.value_status END AS value_status,
     CASE WHEN e.suppressed THEN NULL ELSE e.n END AS n,
-    CASE WHEN e.suppressed THEN NULL ELSE e.ci_low END AS ci_low,
-    CASE WHEN e.suppressed THEN NULL ELSE e.ci_high END AS ci_high,
+    CASE WHEN e.suppressed THEN NULL ELSE coalesce(e.ci_low, ai.ci_low) END AS ci_low,
+    CASE WHEN e.suppressed THEN NULL ELSE coalesce(e.ci_high, ai.ci_high) END AS ci_high,
     c.prev_year,
     c.prev_value,
     c.change_pp,
@@ -28,11 +28,19 @@ SELECT
     c.change_significant,
     e.conflict,
     e.inferred,
-    ed.respondents AS edition_respondents
+    ed.respondents AS edition_respondents,
+    e.base,
+    c.break_reason,
+    CASE
+        WHEN e.suppressed THEN NULL
+        WHEN e.ci_low IS NOT NULL THEN CASE WHEN e.kind = 'respondents' THEN 'respondents' ELSE 'n' END
+        WHEN ai.ci_low IS NOT NULL THEN 'edition_n'
+    END AS interval_basis
 FROM current_estimates AS e
 LEFT JOIN indicators AS i ON i.indicator = e.indicator
 LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row
-LEFT JOIN current_editions AS ed ON ed.year = e.year AND ed.survey = e.survey;
+LEFT JOIN current_editions AS ed ON ed.year = e.year AND ed.survey = e.survey
+LEFT JOIN approximate_intervals AS ai ON ai.release_id = e.release_id AND ai.source_row = e.source_row;
 COMMENT ON VIEW trend IS 'The cross-year series: one row per indicator, survey, segment, answer and year from current releases, with interval and change since the latest earlier year that has a value. Values in percent, changes in percentage points. Published figures and respondent-level estimates in one series; where both exist for the same year the respondent-level estimate is shown (see current_estimates). Respondent-level cells with fewer respondents than the small-cell threshold are shown as suppressed.';
 COMMENT ON COLUMN trend.indicator IS 'Codebook indicator id.';
 COMMENT ON COLUMN trend.survey IS 'organisations or citizens.';
@@ -43,13 +51,13 @@ COMMENT ON COLUMN trend.value IS 'Percent (weighted share for respondent-level e
 COMMENT ON COLUMN trend.qualifier IS 'below, above or approx; NULL for exact figures.';
 COMMENT ON COLUMN trend.value_status IS 'published, estimated (respondent-level), nil, suppressed (also a respondent-level cell below the small-cell threshold), missing or not_applicable.';
 COMMENT ON COLUMN trend.n IS 'Respondents, where published; unweighted answers for respondent-level estimates; NULL when suppressed.';
-COMMENT ON COLUMN trend.ci_low IS '95 % Wilson score interval, lower bound, percent (on the effective n for respondent-level estimates); NULL where n is unknown or the cell is suppressed.';
-COMMENT ON COLUMN trend.ci_high IS '95 % Wilson score interval, upper bound, percent (on the effective n for respondent-level estimates); NULL where n is unknown or the cell is suppressed.';
+COMMENT ON COLUMN trend.ci_low IS '95 % Wilson score interval, lower bound, percent (on the effective n for respondent-level estimates; approximate, on the edition''s respondents, where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.';
+COMMENT ON COLUMN trend.ci_high IS '95 % Wilson score interval, upper bound, percent (on the effective n for respondent-level estimates; approximate, on the edition''s respondents, where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.';
 COMMENT ON COLUMN trend.prev_year IS 'Latest earlier year with a value.';
 COMMENT ON COLUMN trend.prev_value IS 'Value in prev_year.';
 COMMENT ON COLUMN trend.change_pp IS 'Change since prev_year in percentage points.';
 COMMENT ON COLUMN trend.change_p_value IS 'Raw two-sided two-proportion z-test p-value of the change (on effective n for respondent-level estimates), before correction for multiple testing; NULL where n is unknown in either year. Do not call a change significant from it: use change_significant.';
-COMMENT ON COLUMN trend.comparable_with_prev IS 'False across a comparability break (e.g. the organisation survey population change); NULL without prev_year.';
+COMMENT ON COLUMN trend.comparable_with_prev IS 'False across a comparability break (e.g. the organisation survey population change) and where the answer base differs between prev_year and year (see break_reason); NULL without prev_year.';
 COMMENT ON COLUMN trend.label_no IS 'Norwegian indicator label.';
 COMMENT ON COLUMN trend.label_en IS 'English indicator label.';
 COMMENT ON COLUMN trend.topic IS 'Codebook topic of the indicator (e.g. trust, information_security), as in indicators.topic.';
@@ -62,3 +70,6 @@ COMMENT ON COLUMN trend.change_significant IS 'True where change_q_value < 0.05 
 COMMENT ON COLUMN trend.conflict IS 'True when the release gives this figure from more than one source with different values or wording; trend shows the one the file marks preferred, view conflicts lists every alternative with its source.';
 COMMENT ON COLUMN trend.inferred IS 'True when the figure''s edition year, segment or wording was inferred from context rather than stated by its source (marked in the release file; "medium confidence" in docs/sources). The report marks such figures.';
 COMMENT ON COLUMN trend.edition_respondents IS 'How many answered this edition (year and survey) in total, from the current editions release; NULL where not published. Not the n of this figure (see n).';
+COMMENT ON COLUMN trend.base IS 'Answer base of the figure: answered, or with_dont_know (''vet ikke'' in the denominator, as the published report counts); NULL = unknown (a published figure whose base the codebook does not declare).';
+COMMENT ON COLUMN trend.break_reason IS 'Why this year is not comparable with prev_year: a codebook break, or a different (or unknown against known) answer base. NULL where comparable.';
+COMMENT ON COLUMN trend.interval_basis IS 'What ci_low/ci_high rest on: n (the figure''s own published n), respondents (computed from the respondent-level file), edition_n (APPROXIMATE: the published figure has no n, the interval uses how many answered the edition, see view approximate_intervals; no test of change is made on it), NULL = no interval.';

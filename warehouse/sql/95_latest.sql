@@ -28,7 +28,8 @@ SELECT
     f.label_no,
     f.label_en,
     f.source,
-    f.release_id
+    f.release_id,
+    f.interval_basis
 FROM newest AS f;
 COMMENT ON VIEW latest IS 'The newest figure with a value per indicator, survey, segment and answer (one row each), with its age in editions of its survey: 0 means it is from the newest edition of that survey, 3 that three later editions did not publish it. Built from trend.';
 COMMENT ON COLUMN latest.indicator IS 'Codebook indicator id.';
@@ -49,3 +50,4 @@ COMMENT ON COLUMN latest.label_no IS 'Norwegian indicator label.';
 COMMENT ON COLUMN latest.label_en IS 'English indicator label.';
 COMMENT ON COLUMN latest.source IS 'URL or citation of the publication.';
 COMMENT ON COLUMN latest.release_id IS 'Release the figure came from (see releases).';
+COMMENT ON COLUMN latest.interval_basis IS 'What the interval rests on, as trend.interval_basis: edition_n marks an APPROXIMATE interval (no own n published).';
