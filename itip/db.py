@@ -770,7 +770,8 @@ class RespondentTable:
             # codes -> ids in SQL (bound lists): a PSU's rows must meet in one domain
             params[f"{name}_codes"] = [k.lower() for k in table]
             params[f"{name}_ids"] = list(table.values())
-            return f"($" + name + "_ids::VARCHAR[])[list_position($" + name + f"_codes::VARCHAR[], {self._text(column)})]"
+            ids, known = f"${name}_ids::VARCHAR[]", f"${name}_codes::VARCHAR[]"
+            return f"({ids})[list_position({known}, {self._text(column)})]"
 
         select = [f"{mapped(survey[0], survey[1], 'survey')} AS _survey"]
         select += self._design_select(weight, questions, stratum)
@@ -827,9 +828,7 @@ class RespondentTable:
         """Per survey and stratum: respondents, PSUs (n_h) and the declared population
         size N_h (smallest and largest value given, and how many rows gave one)."""
         key = f"coalesce({self._text(stratum)}, '')" if stratum else "''"
-        units = (
-            f"count(DISTINCT coalesce({self._text(psu)}, '#' || CAST(rowid AS VARCHAR)))" if psu else "count(*)"
-        )
+        units = f"count(DISTINCT coalesce({self._text(psu)}, '#' || CAST(rowid AS VARCHAR)))" if psu else "count(*)"
         size = self._number(population) if population else "CAST(NULL AS DOUBLE)"
         sql = (
             f"SELECT {self._text(survey[0])} AS survey, {key} AS stratum, count(*) AS respondents, "

@@ -532,7 +532,7 @@ def _estimates(
     for d, (survey, variable, segment) in enumerate(domains.itertuples(index=False, name=None)):
         if variable and seg_survey.get(str(variable)) != survey:
             continue
-        rec = totals.loc[(survey, variable, segment)]
+        rec = totals.loc[(survey, variable, segment)]  # type: ignore[index]
         for i, q in enumerate(questions):
             if q.survey != survey:
                 continue
@@ -658,9 +658,7 @@ def check_respondents(path: Path, codebook: Codebook, year: int, key: bytes) -> 
             design_problems, strata = _design_problems(table, spec, file)
             if design_problems:
                 return RespondentResult(file, year, pd.DataFrame(), design_problems, warnings, rows, dropped, synthetic)
-            estimates = disclosure.apply(
-                _estimates(table, spec, codebook, file, year, use, synthetic, strata), spec
-            )
+            estimates = disclosure.apply(_estimates(table, spec, codebook, file, year, use, synthetic, strata), spec)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         problem = _problem(file, None, None, "unreadable", None, f"cannot be read as a respondent file: {first}")

@@ -137,12 +137,12 @@ class RespondentEstimate(pa.DataFrameModel):
     ci_low: Series[float] = pa.Field(
         in_range={"min_value": 0, "max_value": 100},
         nullable=True,
-        description="Lower bound of the 95 % Korn-Graubard interval with design degrees of freedom; NULL if suppressed.",
+        description="Lower 95 % Korn-Graubard bound (design degrees of freedom), percent; NULL if suppressed.",
     )
     ci_high: Series[float] = pa.Field(
         in_range={"min_value": 0, "max_value": 100},
         nullable=True,
-        description="Upper bound of the 95 % Korn-Graubard interval with design degrees of freedom; NULL if suppressed.",
+        description="Upper 95 % Korn-Graubard bound (design degrees of freedom), percent; NULL if suppressed.",
     )
     se: Series[float] = pa.Field(
         ge=0,
