@@ -384,11 +384,12 @@ class Warehouse:
         from itip.stats import compute_changes  # statistics libraries load only when something changes
 
         # From current_estimates: one figure per year (respondent-level wins), suppressed cells
-        # without a value (so no change reveals them), effective n where there is one.
+        # without a value (so no change reveals them), effective n where there is one, and the
+        # standard error (design-based for respondent-level estimates) for the test of change.
         current = self.con.execute(
             "SELECT release_id, source_row, indicator, survey, segment, answer, year, "
             "CASE WHEN suppressed THEN NULL ELSE value END AS value, coalesce(n_effective, n) AS n, "
-            "qualifier FROM current_estimates"
+            "qualifier, CASE WHEN suppressed THEN NULL ELSE se END AS se, kind FROM current_estimates"
         ).df()
         known = current[current["indicator"].isin(list(codebook.indicators))]
         changes = compute_changes(known, codebook.all_breaks())

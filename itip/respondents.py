@@ -396,7 +396,9 @@ def _design_columns(spec: RespondentSpec, cols: set[str]) -> tuple[str | None, s
 
 def _design_problems(table: db.RespondentTable, spec: RespondentSpec, file: str) -> tuple[list[Problem], pd.DataFrame]:
     """Check the design columns and return the strata: survey, stratum, psus (n_h) and the
-    sampling fraction f_h = n_h / N_h (0 where no population size is given)."""
+    sampling fraction f_h = n_h / N_h (0 where no population size is given). A declared
+    stratum with a single PSU is refused (its variance cannot be estimated; R survey's
+    default); in the default design a survey of one respondent simply gets no variance."""
     stratum, psu, population = _design_columns(spec, set(table.columns))
     problems: list[Problem] = []
     if population:
@@ -434,7 +436,7 @@ def _design_problems(table: db.RespondentTable, spec: RespondentSpec, file: str)
                 )  # fmt: skip
             else:
                 f = rec["psus"] / rec["population_min"]
-        if rec["psus"] < 2 and f < 1:
+        if (stratum or psu) and rec["psus"] < 2 and f < 1:
             problems.append(
                 _problem(
                     file, None, stratum or psu, "lonely_psu", rec["stratum"] or None,
