@@ -819,8 +819,9 @@ class RespondentTable:
             out.append(part.assign(variable=column, segment=part[f"_seg{i}"]))
         out.insert(0, cells[cells["_set"] == everything].assign(variable=None, segment="all"))
         result = pd.concat(out, ignore_index=True).drop(columns=["_set", *seg_cols])
-        sums = [c for c in result.columns if c not in ("_survey", "_stratum", "variable", "segment")]
-        result[sums] = result[sums].astype("float64").fillna(0.0)
+        keys = ["_survey", "_stratum", "variable", "segment"]
+        sums = [c for c in result.columns if c not in keys]
+        result = pd.concat([result[keys], result[sums].astype("float64").fillna(0.0)], axis=1)
         return result.rename(columns={"_survey": "survey", "_stratum": "stratum"})
 
     def strata(
