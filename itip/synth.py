@@ -150,7 +150,11 @@ def _design(
         psu[mask] = np.char.add(f"r{r}c", cluster.astype(str))
         population[mask] = round(clusters / CLUSTER_FRACTION)
         effect[mask] = rng.normal(0, CLUSTER_EFFECT, clusters)[cluster]
-    columns = {d.stratum: stratum.astype(str), d.psu: psu.astype(str), d.population: population.astype(np.int64)}
+    columns: dict[str, object] = {
+        d.stratum: stratum.astype(str),
+        d.psu: psu.astype(str),
+        d.population: population.astype(np.int64),
+    }
     return columns, effect
 
 
