@@ -804,10 +804,11 @@ class RespondentTable:
         unit = ["_survey", "_stratum", "_psu"]
         # one query per domain variable (all, then each segment variable) rather than GROUPING SETS
         # in one: a file of a million respondents who are each their own PSU would otherwise hold
-        # every PSU's sums once per set at the same time (3.5 GB instead of under 1 GB)
+        # every PSU's sums once per set at the same time (3.5 GB at a million)
         out = []
         base = f"WITH base AS (SELECT {', '.join(select)} FROM raw WHERE _survey IS NOT NULL)"
-        for k, (column, _) in enumerate([(None, None), *segments]):
+        variables: list[str | None] = [None, *(column for column, _ in segments)]
+        for k, column in enumerate(variables):
             seg = [] if column is None else [f"_seg{k - 1}"]
             sql = (
                 f"{base}, units AS (SELECT {', '.join(unit + seg)}, {', '.join(unit_sums)} FROM base "
