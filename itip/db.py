@@ -808,8 +808,8 @@ class RespondentTable:
         out = []
         base = f"WITH base AS (SELECT {', '.join(select)} FROM raw WHERE _survey IS NOT NULL)"
         variables: list[str | None] = [None, *(column for column, _ in segments)]
-        for k, column in enumerate(variables):
-            seg = [] if column is None else [f"_seg{k - 1}"]
+        for k, variable in enumerate(variables):
+            seg = [] if variable is None else [f"_seg{k - 1}"]
             sql = (
                 f"{base}, units AS (SELECT {', '.join(unit + seg)}, {', '.join(unit_sums)} FROM base "
                 f"GROUP BY {', '.join(unit + seg)}) "
@@ -818,7 +818,7 @@ class RespondentTable:
             )
             cells = self.con.execute(sql, params).df()
             if seg:
-                cells = cells.rename(columns={seg[0]: "segment"}).assign(variable=column)
+                cells = cells.rename(columns={seg[0]: "segment"}).assign(variable=variable)
             else:
                 cells = cells.assign(variable=None, segment="all")
             out.append(cells)
