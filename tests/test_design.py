@@ -190,3 +190,54 @@ def test_pipeline_standard_errors_match_samplics(tmp_path, codebook, kind: str) 
         low, high = korn_graubard(ref.share, ref.se**2, ref.n, df)
         assert row["ci_low"] / 100 == pytest.approx(low, abs=1e-9)
         assert row["ci_high"] / 100 == pytest.approx(high, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "{stratum: stratum, replicates: {columns: [r1, r2], method: jackknife}}",
+            "replicate weights are not supported",
+        ),
+        ("{stratum: stratum, cluster: psu}", "unknown key(s) cluster"),
+        ("{stratum: Stratum}", "must match [a-z][a-z0-9_]*"),
+        ("{stratum: weight}", "already declared for another purpose"),
+        ("{stratum: s, psu: s}", "must be different columns"),
+    ],
+)
+def test_a_bad_design_declaration_is_refused_with_a_clear_error(tmp_path, entry: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    from itip.codebook import load_codebook
+    from itip.paths import CODEBOOK
+    from itip.problems import ItipError
+
+    text = CODEBOOK.read_text(encoding="utf-8").replace(
+        "  design: {stratum: stratum, psu: psu, population: population}", f"  design: {entry}"
+    )
+    path = tmp_path / "codebook.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ItipError) as raised:
+        load_codebook(path)
+    assert str(path) in str(raised.value) and "respondents.design" in str(raised.value)
+    assert message in str(raised.value)
+
+
+def test_design_problems_in_a_file_are_reported_with_the_column(tmp_path, codebook) -> None:  # type: ignore[no-untyped-def]
+    """A population size that differs within a stratum, one smaller than the PSUs in the file, and
+    a stratum with a single PSU (no variance can be estimated) reject the file, naming the column."""
+    from itip.respondents import check_respondents
+
+    header = "respondent_id,survey,age_group,weight,stratum,psu,population,q_tillit_opplysninger"
+    rows = [header]
+    rows += [f"R2024-{i:06d},citizens,1,1,a,p{i},{100 if i else 99},4" for i in range(20)]  # N differs
+    rows += [f"R2024-{i:06d},citizens,1,1,b,p{i},3,4" for i in range(20, 30)]  # 10 PSUs of 3
+    rows += ["R2024-000031,citizens,1,1,c,p31,50,4"]  # one PSU
+    path = tmp_path / "itip_2024_respondents.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = check_respondents(path, codebook, 2024, b"k")
+    checks = {(p.check, p.column) for p in result.problems}
+    assert checks == {
+        ("population_constant", "population"),
+        ("population_size", "population"),
+        ("lonely_psu", "stratum"),
+    }, result.problems
+    assert all("stratum" in p.message for p in result.problems)
