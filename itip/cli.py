@@ -256,6 +256,14 @@ def synth(
     out: Annotated[Path, typer.Option("--out", help="Folder to write into (never raw/).")] = Path("synthetic"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 2026,
     fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or sav.")] = "csv",
+    design: Annotated[
+        bool,
+        typer.Option(
+            "--design",
+            help="Add a sampling design: strata, clustered citizens and a near-census municipal stratum "
+            "(columns named by the codebook's respondents.design).",
+        ),
+    ] = False,
 ) -> None:
     """Write synthetic respondent-level files (itip_<YEAR>_respondents.*), one per year, for tests and benchmarks.
 
@@ -264,13 +272,13 @@ def synth(
     free text) that the ingest drops. Every file is marked synthetic (column
     `synthetic`, and the file label in .sav). Refuses to write into raw/.
 
-    Example: itip synth --years 2008-2027 --respondents 1000 --out /tmp/synth
+    Example: itip synth --years 2008-2027 --respondents 1000 --out /tmp/synth [--design]
     """
     from itip.codebook import load_codebook
     from itip.synth import parse_years, write_synthetic
 
     try:
-        written = write_synthetic(load_codebook(), parse_years(years), respondents, out, seed, fmt)
+        written = write_synthetic(load_codebook(), parse_years(years), respondents, out, seed, fmt, design)
     except ItipError as exc:
         raise _fail(str(exc), 2) from None
     typer.echo(f"wrote {len(written)} synthetic file(s) with {respondents} respondents each to {out}")

@@ -16,8 +16,11 @@ the Clopper-Pearson interval on the effective n = p(1-p)/V, scaled by
 (t_{n-1} / t_{df})² for the design degrees of freedom df = PSUs - strata. samplics'
 own interval is a Wald t-interval, which is too narrow near 0 and 1 and can leave [0, 1].
 
-This module is a library piece: the respondent pipeline does not call it yet
-(see docs/respondents.md, "Not (yet) done").
+The respondent pipeline (itip.respondents) computes the same linearised variance as
+grouped sums in DuckDB (itip.db.RespondentTable.aggregate), because calling samplics per
+question, answer and segment on a million respondents would take minutes; `design_shares`
+here is the reference those sums are tested against (tests/test_design.py), and
+`korn_graubard_many` gives the pipeline's intervals.
 """
 
 from __future__ import annotations
@@ -55,18 +58,39 @@ def _taylor() -> Any:
 
 def korn_graubard(share: float, variance: float, n: int, df: int, alpha: float = ALPHA) -> tuple[float, float]:
     """Korn-Graubard interval of a share, as R survey's svyciprop(method = "beta")."""
+    low, high = korn_graubard_many([share], [variance], [n], [df], alpha)
+    return float(low[0]), float(high[0])
+
+
+def korn_graubard_many(share: Any, variance: Any, n: Any, df: Any, alpha: float = ALPHA) -> tuple[Any, Any]:
+    """Korn & Graubard (1998) intervals for arrays of shares (0-1): Clopper-Pearson on the
+    effective n = p(1-p)/V, scaled by (t_{n-1} / t_df)² for the design degrees of freedom.
+
+    Where the share is 0 or 1 the variance carries no information (it is 0): the exact
+    binomial interval on n is used. Where the variance is 0 with a share strictly between
+    (every stratum a full census) there is no sampling error: the interval is the share."""
     from scipy import stats
 
-    if variance <= 0 or share in (0.0, 1.0):
-        n_eff = float(n)  # no estimated variance: the exact binomial interval on n
-    else:
-        n_eff = share * (1 - share) / variance
-        if df > 0 and n > 1:
-            n_eff *= (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, df)) ** 2
-    x = share * n_eff
-    low = 0.0 if x <= 0 else float(stats.beta.ppf(alpha / 2, x, n_eff - x + 1))
-    high = 1.0 if x >= n_eff else float(stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x))
-    return low, high
+    share = np.asarray(share, dtype=float)
+    variance = np.asarray(variance, dtype=float)
+    n = np.asarray(n, dtype=float)
+    df = np.asarray(df, dtype=float)
+    edge = (share <= 0) | (share >= 1)
+    census = ~edge & (variance <= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.where(edge | census, n, share * (1 - share) / np.where(variance > 0, variance, 1.0))
+        scale = np.where(
+            (df > 0) & (n > 1),
+            (stats.t.ppf(alpha / 2, np.maximum(n - 1, 1)) / stats.t.ppf(alpha / 2, np.maximum(df, 1))) ** 2,
+            1.0,
+        )
+        n_eff = np.where(edge | census, n_eff, n_eff * scale)
+        x = share * n_eff
+        low = np.where(x <= 0, 0.0, stats.beta.ppf(alpha / 2, np.maximum(x, 1e-300), n_eff - x + 1))
+        high = np.where(x >= n_eff, 1.0, stats.beta.ppf(1 - alpha / 2, x + 1, np.maximum(n_eff - x, 1e-300)))
+    low = np.where(census, share, low)
+    high = np.where(census, share, high)
+    return np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
 
 
 def design_shares(

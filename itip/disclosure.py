@@ -28,7 +28,7 @@ import pandas as pd
 from itip.respondent_spec import RespondentSpec
 
 #: Columns emptied in a suppressed cell: everything that would let the value be derived.
-HIDDEN_COLUMNS = ("value", "n", "n_effective", "ci_low", "ci_high")
+HIDDEN_COLUMNS = ("value", "n", "n_effective", "ci_low", "ci_high", "se", "design_effect")
 SUPPRESSED = "suppressed"
 UNIT = ["year", "survey", "indicator"]
 
@@ -117,6 +117,8 @@ def suppress(frame: pd.DataFrame, rels: list[Relation], min_cell_n: int, min_cel
     keys = pd.Series(list(out[[*UNIT, "segment"]].itertuples(index=False, name=None)), index=out.index)
     mask = keys.isin(hide)
     for column in HIDDEN_COLUMNS:
+        if column not in out.columns:
+            continue
         if column == "n":
             out[column] = out[column].astype("Int64")
             out.loc[mask, column] = pd.NA

@@ -97,6 +97,29 @@ class CheckedColumn:
     message: str
 
 
+#: Keys of the codebook's `respondents.design` (replicate weights are refused for now: not built).
+DESIGN_KEYS = ("stratum", "psu", "population")
+
+
+@dataclass(frozen=True)
+class Design:
+    """The sampling design a respondent file may carry (codebook `respondents.design`).
+
+    Each entry names a column of the file; a column left undeclared, or absent from a
+    file, takes the default: one stratum per survey, every respondent their own primary
+    sampling unit (PSU), no finite population correction (FPC). `population` holds, in
+    every row, the number of PSUs in the population of that row's stratum (N_h, as
+    R survey's `svydesign(fpc = ~N)`); the sampling fraction f_h = n_h / N_h follows from
+    the PSUs in the file, so the declaration stays right when the response changes."""
+
+    stratum: str | None = None
+    psu: str | None = None
+    population: str | None = None
+
+    def columns(self) -> set[str]:
+        return {c for c in (self.stratum, self.psu, self.population) if c}
+
+
 @dataclass(frozen=True)
 class RespondentSpec:
     id_column: str
@@ -110,6 +133,7 @@ class RespondentSpec:
     scales: dict[str, Scale]
     questions: dict[str, Question]
     min_cell_n_extreme: int = DEFAULT_MIN_CELL_N_EXTREME
+    design: Design = Design()
 
     def survey_lookup(self) -> dict[str, str]:
         table = dict(self.survey_codes)
@@ -129,6 +153,7 @@ class RespondentSpec:
         """Every column name a respondent file may hold; anything else is dropped."""
         names = {self.id_column, self.survey_column, self.weight_column, self.synthetic_column}
         names |= {s.column for s in self.segments} | {c.column for c in self.checked}
+        names |= self.design.columns()
         return names | set(self.question_columns())
 
 
@@ -143,6 +168,27 @@ def _codes(values: object, where: str) -> tuple[int, ...]:
     if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
         raise ItipError(f"{where}: expected a list of whole-number codes")
     return tuple(values)
+
+
+def _design(entry: object, where: str) -> Design:
+    """The codebook's `design` entry, refusing what the pipeline cannot honour."""
+    if entry is None:
+        return Design()
+    if not isinstance(entry, dict):
+        raise ItipError(f"{where}: expected a mapping of {', '.join(DESIGN_KEYS)} to column names")
+    if "replicates" in entry:
+        raise ItipError(
+            f"{where}.replicates: replicate weights are not supported yet; declare stratum, psu and population "
+            "(Taylor linearisation) instead"
+        )
+    unknown = sorted(str(k) for k in entry if k not in DESIGN_KEYS)
+    if unknown:
+        raise ItipError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(DESIGN_KEYS)}")
+    names = {k: None if entry.get(k) is None else _name(entry[k], f"{where}.{k}") for k in DESIGN_KEYS}
+    used = [n for n in names.values() if n]
+    if len(used) != len(set(used)):
+        raise ItipError(f"{where}: stratum, psu and population must be different columns")
+    return Design(**names)
 
 
 def parse_respondent_spec(
@@ -255,8 +301,14 @@ def parse_respondent_spec(
         checked=tuple(checked),
         scales=scales,
         questions=questions,
+        design=_design(data.get("design"), f"{where}.design"),
     )
     clash = set(spec.question_columns()) & (spec.declared() - set(spec.question_columns()))
     if clash:
         raise ItipError(f"{where}: question columns also used for ids, surveys or segments: {sorted(clash)}")
+    # a segment or checked column may also be a stratum or PSU (e.g. sector, kommunenummer)
+    others = {spec.id_column, spec.survey_column, spec.weight_column, spec.synthetic_column}
+    taken = sorted(spec.design.columns() & others)
+    if taken:
+        raise ItipError(f"{where}.design: column(s) {', '.join(taken)} already declared for another purpose")
     return spec

@@ -12,9 +12,11 @@ flow and `itip check`:
    4 digits, answers that are not codes of the question's scale; for SPSS files
    also the value labels against the codebook's scale (a reversed or relabelled
    scale is caught) and the user-missing codes;
-3. aggregate in one scan to weighted sums per survey, segment and question and
-   turn them into estimates: weighted share, unweighted n, Kish effective n and
-   the 95 % Wilson interval on the effective n (itip.stats).
+3. aggregate in one scan to weighted sums per survey, segment, stratum and
+   question (per PSU first when the codebook declares PSUs) and turn them into
+   estimates: weighted share, unweighted n, Kish effective n, the design-based
+   (Taylor-linearised) standard error and design effect, and the 95 %
+   Korn-Graubard interval with design degrees of freedom (itip.design).
 
 Respondent rows never leave step 1-3: only the aggregates are returned.
 """
@@ -35,8 +37,7 @@ from itip import db, disclosure
 from itip.codebook import Codebook, normalise_text
 from itip.privacy import pseudonym
 from itip.problems import Problem
-from itip.respondent_spec import RespondentSpec, Scale
-from itip.stats import weighted_share_interval
+from itip.respondent_spec import Question, RespondentSpec, Scale
 
 KIND = "respondents"
 #: Rows listed per check and column before the rest is summarised in one line.
@@ -387,6 +388,107 @@ def _check_table(
 
 
 # --- estimates ---------------------------------------------------------------------------
+def _design_columns(spec: RespondentSpec, cols: set[str]) -> tuple[str | None, str | None, str | None]:
+    """The declared design columns this file has (a file without them gets the default design)."""
+    d = spec.design
+    return tuple(c if c and c in cols else None for c in (d.stratum, d.psu, d.population))  # type: ignore[return-value]
+
+
+def _design_problems(table: db.RespondentTable, spec: RespondentSpec, file: str) -> tuple[list[Problem], pd.DataFrame]:
+    """Check the design columns and return the strata: survey, stratum, psus (n_h) and the
+    sampling fraction f_h = n_h / N_h (0 where no population size is given). A declared
+    stratum with a single PSU is refused (its variance cannot be estimated; R survey's
+    default); in the default design a survey of one respondent simply gets no variance."""
+    stratum, psu, population = _design_columns(spec, set(table.columns))
+    problems: list[Problem] = []
+    if population:
+        problems += _rows(
+            file,
+            population,
+            "population_number",
+            "population size (PSUs in the stratum's population) is not a positive number",
+            table.not_positive_if_given(population, ROWS_LISTED),
+        )
+        if problems:
+            return problems, pd.DataFrame()
+    strata = table.strata(
+        survey=(spec.survey_column, spec.survey_lookup()), stratum=stratum, psu=psu, population=population
+    )
+    fraction = []
+    for rec in strata.to_dict("records"):
+        where = f"stratum {rec['stratum'] or '(none)'} of survey {rec['survey']}"
+        f = 0.0
+        if population and rec["population_rows"] > 0:
+            if rec["population_rows"] < rec["respondents"] or rec["population_min"] != rec["population_max"]:
+                problems.append(
+                    _problem(
+                        file, None, population, "population_constant", None,
+                        f"{where}: the population size must be the same in every row of the stratum",
+                    )
+                )  # fmt: skip
+            elif rec["population_min"] < rec["psus"]:
+                problems.append(
+                    _problem(
+                        file, None, population, "population_size", f"{rec['population_min']:g}",
+                        f"{where}: population size {rec['population_min']:g} is smaller than the {rec['psus']} "
+                        "PSUs in the file",
+                    )
+                )  # fmt: skip
+            else:
+                f = rec["psus"] / rec["population_min"]
+        if (stratum or psu) and rec["psus"] < 2 and f < 1:
+            problems.append(
+                _problem(
+                    file, None, stratum or psu, "lonely_psu", rec["stratum"] or None,
+                    f"{where} has a single PSU, so its variance cannot be estimated: merge it with a "
+                    "similar stratum, or give its population size if it is a certainty unit",
+                )
+            )  # fmt: skip
+        fraction.append(f)
+    strata["fraction"] = fraction
+    return problems, strata
+
+
+def _linearised(
+    agg: pd.DataFrame, strata: pd.DataFrame, questions: list[Question], shares: list[list[str | None]]
+) -> tuple[dict[tuple[int, int], np.ndarray], dict[int, np.ndarray], pd.DataFrame]:
+    """Taylor-linearised variances of every domain's ratio mean Σw·y/Σw from the sums per stratum.
+
+    For PSU totals W_hi = Σw, Y_hi = Σw·y within the domain and p = ΣY/ΣW, the linearised
+    variable's PSU totals are z_hi = (Y_hi - p·W_hi)/ΣW, and
+        V = Σ_h (1 - f_h)·n_h/(n_h - 1)·[Σ_i z_hi² - (Σ_i z_hi)²/n_h]
+    with Σ_i z_hi² = (ΣY² - 2p·ΣY·W + p²·ΣW²)/(ΣW)² (Wolter 2007, §6.11; R survey's svymean;
+    samplics' TaylorEstimator, against which tests/test_design.py checks it). n_h counts every
+    PSU of the stratum, also those with no respondent in the domain (their z is 0).
+    Returns (variance per (question, share), design df per question, the domain rows)."""
+    keyed = agg.assign(_variable=agg["variable"].fillna(""))
+    keyed = keyed.merge(strata[["survey", "stratum", "psus", "fraction"]], on=["survey", "stratum"], how="left")
+    keys = ["survey", "_variable", "segment"]
+    group = keyed.groupby(keys, sort=False)
+    domains = group.size().reset_index()[keys]
+    n_h = keyed["psus"].to_numpy(float)
+    factor = np.where(n_h > 1, (1 - keyed["fraction"].to_numpy(float)) * n_h / np.maximum(n_h - 1, 1), 0.0)
+    variance: dict[tuple[int, int], np.ndarray] = {}
+    df: dict[int, np.ndarray] = {}
+    codes = group.ngroup().to_numpy()
+    for i in range(len(questions)):
+        w_h = keyed[f"sw_{i}"].to_numpy(float)
+        total = np.bincount(codes, weights=w_h, minlength=len(domains))
+        m_h = keyed[f"m_{i}"].to_numpy(float)
+        df[i] = np.bincount(codes, weights=m_h, minlength=len(domains)) - np.bincount(
+            codes, weights=(m_h > 0).astype(float), minlength=len(domains)
+        )
+        ww = keyed[f"ww_{i}"].to_numpy(float)
+        safe = np.where(total > 0, total, 1.0)
+        for j in range(len(shares[i])):
+            y_h = keyed[f"swy_{i}_{j}"].to_numpy(float)
+            p = (np.bincount(codes, weights=y_h, minlength=len(domains)) / safe)[codes]
+            squares = keyed[f"yy_{i}_{j}"].to_numpy(float) - 2 * p * keyed[f"yw_{i}_{j}"].to_numpy(float) + p * p * ww
+            term = factor * (squares - (y_h - p * w_h) ** 2 / np.maximum(n_h, 1)) / safe[codes] ** 2
+            variance[(i, j)] = np.maximum(np.bincount(codes, weights=term, minlength=len(domains)), 0.0)
+    return variance, df, domains
+
+
 def _estimates(
     table: db.RespondentTable,
     spec: RespondentSpec,
@@ -395,11 +497,15 @@ def _estimates(
     year: int,
     use: list[str],
     synthetic: bool,
+    strata: pd.DataFrame,
 ) -> pd.DataFrame:
+    from itip.design import korn_graubard_many
+
     cols = set(table.columns)
     questions = [spec.questions[i] for i in use]
     shares = [list(q.counts) for q in questions]
     segs = [s for s in spec.segments if s.column in cols]
+    stratum, psu, _ = _design_columns(spec, cols)
     agg = table.aggregate(
         survey=(spec.survey_column, spec.survey_lookup()),
         weight=spec.weight_column if spec.weight_column in cols else None,
@@ -412,16 +518,25 @@ def _estimates(
             )
             for i, q in enumerate(questions)
         ],
+        stratum=stratum,
+        psu=psu,
+    )
+    variance, dfs, domains = _linearised(agg, strata, questions, shares)
+    sums = [c for c in agg.columns if c.startswith(("n_", "sw_", "sw2_", "swy_"))]
+    totals = (
+        agg.assign(_variable=agg["variable"].fillna(""))
+        .groupby(["survey", "_variable", "segment"], sort=False)[sums]
+        .sum()
     )
     seg_survey = {s.column: s.survey for s in segs}
     source = f"{file}: weighted estimate from respondent-level data" + (" (SYNTHETIC, itip synth)" if synthetic else "")
     records = []
-    for rec in agg.to_dict("records"):
-        variable = rec["variable"]
-        if variable is not None and seg_survey.get(str(variable)) != rec["survey"]:
+    for d, (survey, variable, segment) in enumerate(domains.itertuples(index=False, name=None)):
+        if variable and seg_survey.get(str(variable)) != survey:
             continue
+        rec = totals.loc[(survey, variable, segment)]  # type: ignore[index]
         for i, q in enumerate(questions):
-            if q.survey != rec["survey"]:
+            if q.survey != survey:
                 continue
             count = rec[f"n_{i}"]
             if count is None or pd.isna(count) or int(count) == 0:
@@ -434,7 +549,7 @@ def _estimates(
                     {
                         "year": year,
                         "survey": q.survey,
-                        "segment": str(rec["segment"]),
+                        "segment": str(segment),
                         "indicator": q.indicator,
                         "answer": answer,
                         "question": str(q.column(year)),
@@ -442,17 +557,31 @@ def _estimates(
                         "n": int(count),
                         "n_effective": sw * sw / sw2,
                         "base": q.base,
+                        "variance": float(variance[(i, j)][d]),
+                        "df": float(dfs[i][d]),
                     }
                 )
     frame = pd.DataFrame.from_records(
         records,
-        columns=["year", "survey", "segment", "indicator", "answer", "question", "share", "n", "n_effective", "base"],
-    )
+        columns=[
+            "year", "survey", "segment", "indicator", "answer", "question", "share", "n", "n_effective",
+            "variance", "df", "base",
+        ],
+    )  # fmt: skip
     frame = frame.sort_values(["indicator", "survey", "segment", "answer"], na_position="first").reset_index(drop=True)
-    low, high = weighted_share_interval(frame["share"].to_numpy(float), frame["n_effective"].to_numpy(float))
-    frame["value"] = frame.pop("share").to_numpy(float) * 100
+    share = frame.pop("share").to_numpy(float)
+    var = frame.pop("variance").to_numpy(float)
+    n = frame["n"].to_numpy(float)
+    # R survey's degf of a domain: its PSUs - its strata; at least 1 (a domain in one PSU still
+    # has a variance from its stratum, and t with 1 df keeps its interval honestly wide)
+    low, high = korn_graubard_many(share, var, n, np.maximum(frame.pop("df").to_numpy(float), 1.0))
+    srs = share * (1 - share) / n
+    frame["value"] = share * 100
     frame["ci_low"] = low * 100
     frame["ci_high"] = high * 100
+    frame["se"] = np.sqrt(var) * 100
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["design_effect"] = np.where(srs > 0, var / np.where(srs > 0, srs, 1.0), np.nan)
     frame.insert(0, "source_row", np.arange(1, len(frame) + 1))
     frame["value_status"] = "estimated"
     frame["qualifier"] = None
@@ -529,7 +658,10 @@ def check_respondents(path: Path, codebook: Codebook, year: int, key: bytes) -> 
                 return RespondentResult(file, year, pd.DataFrame(), problems, warnings, rows, dropped, synthetic)
             # Disclosure control before anything leaves this function: the true values of
             # suppressed cells never reach the warehouse (itip.disclosure).
-            estimates = disclosure.apply(_estimates(table, spec, codebook, file, year, use, synthetic), spec)
+            design_problems, strata = _design_problems(table, spec, file)
+            if design_problems:
+                return RespondentResult(file, year, pd.DataFrame(), design_problems, warnings, rows, dropped, synthetic)
+            estimates = disclosure.apply(_estimates(table, spec, codebook, file, year, use, synthetic, strata), spec)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         problem = _problem(file, None, None, "unreadable", None, f"cannot be read as a respondent file: {first}")

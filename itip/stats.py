@@ -2,7 +2,11 @@
 
 Standard methods from statsmodels, named so the docs can cite them:
 - interval: 95 % Wilson score interval (`proportion_confint(method="wilson")`);
-- change: two-sided two-proportion z-test with pooled variance
+- change: where either year is a respondent-level estimate with a design-based
+  standard error, the Wald test z = change / sqrt(se1² + se2²) on the design
+  variances of the two years (independent samples assumed); where both are
+  published figures with n (or respondent-level estimates loaded before `se`
+  existed), the two-sided two-proportion z-test with pooled variance
   (`proportions_ztest`), on counts value/100 × n.
 - multiple comparisons: Benjamini-Hochberg false discovery rate within each
   year and survey (`multipletests(method="fdr_bh")`); a change is called
@@ -100,6 +104,23 @@ def base_reason(prev_year: int, prev_base: object, year: int, base: object) -> s
     return None
 
 
+def design_change_p_value(value1: float, se1: float, value2: float, se2: float) -> float | None:
+    """Two-sided p-value of z = (value2 - value1) / sqrt(se1² + se2²) (percent and
+    percentage points). The two editions are treated as independent samples: where the
+    same units answer both years (the organisation survey re-asks municipalities) the
+    covariance is positive, so the true variance of the difference is smaller and this
+    test is conservative. None when both standard errors are 0 (no sampling error)."""
+    spread = math.sqrt(se1 * se1 + se2 * se2)
+    if not spread > 0:
+        return None
+    z = (value2 - value1) / spread
+    return 2 * (1 - NormalDist().cdf(abs(z)))
+
+
+def _has(value: object) -> bool:
+    return value is not None and not pd.isna(value)  # type: ignore[call-overload]
+
+
 def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
     """One row per current estimate: the latest earlier year with a value, the
     change in percentage points, its p-value and whether the two years are
@@ -108,7 +129,8 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
 
     `current` needs release_id, source_row, indicator, survey, segment, answer,
     year, value, n, qualifier; and `base` (answer base, None = unknown) if bases
-    are known.
+    are known; optionally se (percentage points) and kind: the design test is used
+    where either year is a respondent-level estimate with se.
     """
     by_indicator: dict[str, list[Break]] = {}
     by_survey: dict[str, list[Break]] = {}
@@ -124,9 +146,9 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
         frame = frame.assign(base=None)
     for (indicator, survey, _seg, _ans), series in frame.groupby(keys, dropna=False, sort=False):
         cut = sorted(by_indicator.get(str(indicator), []) + by_survey.get(str(survey), []), key=lambda b: b.year)
-        prev: tuple[int, float, object, object, object] | None = None
+        prev: tuple[int, float, object, object, object, object, object] | None = None
         for rec in series.to_dict("records"):
-            row: Any = SimpleNamespace(**{str(k): v for k, v in rec.items()})
+            row: Any = SimpleNamespace(**{"se": None, "kind": None, **{str(k): v for k, v in rec.items()}})
             rec = {"release_id": row.release_id, "source_row": row.source_row}
             if prev is None:
                 rec.update(
@@ -138,7 +160,7 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
                     break_reason=None,
                 )
             else:
-                p_year, p_value, p_n, p_qual, p_base = prev
+                p_year, p_value, p_n, p_qual, p_base, p_se, p_kind = prev
                 crossed = [b.reason for b in cut if p_year < b.year <= row.year]
                 base = None if pd.isna(row.base) else row.base  # type: ignore[call-overload]
                 reason = base_reason(p_year, p_base, int(row.year), base)
@@ -152,7 +174,11 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
                     and _exact(row.value, row.n, row.qualifier)
                     and _exact(p_value, p_n, p_qual)
                 ):
-                    p_val = change_p_value(p_value, float(p_n), float(row.value), float(row.n))  # type: ignore[arg-type]
+                    design = "respondents" in (row.kind, p_kind) and _has(row.se) and _has(p_se)
+                    if design:
+                        p_val = design_change_p_value(p_value, float(p_se), float(row.value), float(row.se))  # type: ignore[arg-type]
+                    else:
+                        p_val = change_p_value(p_value, float(p_n), float(row.value), float(row.n))  # type: ignore[arg-type]
                 rec.update(
                     prev_year=p_year,
                     prev_value=p_value,
@@ -164,7 +190,7 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
             out.append(rec)
             if not pd.isna(row.value):
                 base = None if pd.isna(row.base) else row.base  # type: ignore[call-overload]
-                prev = (int(row.year), float(row.value), row.n, row.qualifier, base)
+                prev = (int(row.year), float(row.value), row.n, row.qualifier, base, row.se, row.kind)
     columns = [
         "release_id",
         "source_row",

@@ -9,6 +9,14 @@ Every file is marked synthetic: a `synthetic` column that is true in every
 row, and for SPSS files also the file label. Respondent ids look like real
 ones (`R2026-004711`: year and a random, unique number), not row numbers.
 
+With `design=True` (`itip synth --design`) the files also carry a sampling design, with
+the columns the codebook's `respondents.design` names: the organisation survey in two
+strata, state agencies sampled at 5 % and municipalities as a near-census stratum (84 %
+of the population of PSUs answer, as about 300 of 357 municipalities do), each
+respondent its own PSU; the citizen survey in four regions, each sampled in clusters of
+about 25 respondents whose answers share a cluster effect (so the design effect is
+above 1). The design is as SYNTHETIC as the answers: no real sampling frame.
+
 Generation is vectorised with numpy; CSV is written by DuckDB (itip.db.write_csv),
 so a million respondents take seconds. Synthetic data never goes into raw/.
 """
@@ -107,7 +115,52 @@ def _nullable(values: np.ndarray, mask: np.ndarray) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(values.astype("int64"), ~mask)
 
 
-def synth_year(codebook: Codebook, year: int, respondents: int, rng: np.random.Generator) -> pd.DataFrame:
+#: Sampling fractions of the synthetic design: state agencies, municipalities (near census),
+#: citizens' clusters; respondents per citizen cluster; spread of the cluster effect.
+STATE_FRACTION, MUNICIPAL_FRACTION, CLUSTER_FRACTION = 0.05, 0.84, 0.02
+CLUSTER_SIZE, CLUSTER_EFFECT = 25, 0.08
+REGIONS = 4
+
+
+def _design(
+    spec: RespondentSpec, is_org: np.ndarray, sector: np.ndarray, rng: np.random.Generator
+) -> tuple[dict[str, object], np.ndarray]:
+    """The design columns (stratum, PSU, population size in PSUs) and each respondent's cluster effect."""
+    d = spec.design
+    if not (d.stratum and d.psu and d.population):
+        raise ItipError("--design needs the codebook's respondents.design to name stratum, psu and population")
+    n = len(is_org)
+    stratum = np.empty(n, dtype=object)
+    psu = np.char.add("u", np.arange(n).astype(str)).astype(object)  # own PSU unless clustered
+    population = np.zeros(n)
+    effect = np.zeros(n)
+    for name, mask, fraction in (
+        ("org_state", is_org & (sector == 1), STATE_FRACTION),
+        ("org_municipal", is_org & (sector == 2), MUNICIPAL_FRACTION),
+    ):
+        stratum[mask] = name
+        population[mask] = max(int(mask.sum()), round(mask.sum() / fraction))
+    region = rng.integers(1, REGIONS + 1, size=n)
+    for r in range(1, REGIONS + 1):
+        mask = ~is_org & (region == r)
+        count = int(mask.sum())
+        clusters = max(2, count // CLUSTER_SIZE)
+        cluster = rng.integers(0, clusters, size=count)
+        stratum[mask] = f"region_{r}"
+        psu[mask] = np.char.add(f"r{r}c", cluster.astype(str))
+        population[mask] = round(clusters / CLUSTER_FRACTION)
+        effect[mask] = rng.normal(0, CLUSTER_EFFECT, clusters)[cluster]
+    columns: dict[str, object] = {
+        d.stratum: stratum.astype(str),
+        d.psu: psu.astype(str),
+        d.population: population.astype(np.int64),
+    }
+    return columns, effect
+
+
+def synth_year(
+    codebook: Codebook, year: int, respondents: int, rng: np.random.Generator, design: bool = False
+) -> pd.DataFrame:
     """One year's synthetic respondent file as a data frame (declared columns, then undeclared ones)."""
     spec = codebook.respondents
     if spec is None:
@@ -134,6 +187,10 @@ def synth_year(codebook: Codebook, year: int, respondents: int, rng: np.random.G
     columns[spec.synthetic_column] = np.ones(n, dtype=bool)
     # segment effects: small, so segments differ a little, as in real data
     effect = np.where(is_org, (sector - 1.5) * 0.06 + (size - 2) * 0.03, (2.5 - age) * 0.05)
+    if design:
+        design_columns, cluster_effect = _design(spec, is_org, sector, rng)
+        columns.update(design_columns)
+        effect = effect + cluster_effect
     for q in spec.questions.values():
         column = q.column(year)
         if column is None:
@@ -188,9 +245,16 @@ def _write(frame: pd.DataFrame, path: Path, fmt: str, codebook: Codebook) -> Non
 
 
 def write_synthetic(
-    codebook: Codebook, years: list[int], respondents: int, out: Path, seed: int = 2026, fmt: str = "csv"
+    codebook: Codebook,
+    years: list[int],
+    respondents: int,
+    out: Path,
+    seed: int = 2026,
+    fmt: str = "csv",
+    design: bool = False,
 ) -> list[Path]:
-    """Write one synthetic respondent file per year into `out` (never raw/)."""
+    """Write one synthetic respondent file per year into `out` (never raw/); with `design`,
+    strata, clusters and a near-census stratum (see the module docstring)."""
     if respondents < 1:
         raise ItipError("--respondents must be at least 1")
     if fmt not in FORMATS:
@@ -201,6 +265,6 @@ def write_synthetic(
     written = []
     for year in years:
         path = out / f"itip_{year}_respondents.{fmt}"
-        _write(synth_year(codebook, year, respondents, rng), path, fmt, codebook)
+        _write(synth_year(codebook, year, respondents, rng, design), path, fmt, codebook)
         written.append(path)
     return written

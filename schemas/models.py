@@ -143,10 +143,26 @@ class RespondentEstimate(pa.DataFrameModel):
         gt=0, nullable=True, description="Kish effective sample size (sum w)^2 / sum w^2; NULL if suppressed."
     )
     ci_low: Series[float] = pa.Field(
-        in_range={"min_value": 0, "max_value": 100}, nullable=True, description="Lower 95 % bound; NULL if suppressed."
+        in_range={"min_value": 0, "max_value": 100},
+        nullable=True,
+        description="Lower 95 % Korn-Graubard bound (design degrees of freedom), percent; NULL if suppressed.",
     )
     ci_high: Series[float] = pa.Field(
-        in_range={"min_value": 0, "max_value": 100}, nullable=True, description="Upper 95 % bound; NULL if suppressed."
+        in_range={"min_value": 0, "max_value": 100},
+        nullable=True,
+        description="Upper 95 % Korn-Graubard bound (design degrees of freedom), percent; NULL if suppressed.",
+    )
+    se: Series[float] = pa.Field(
+        ge=0,
+        nullable=True,
+        description="Design-based standard error of value (Taylor linearisation with strata, PSUs and finite "
+        "population correction), percentage points; NULL if suppressed.",
+    )
+    design_effect: Series[float] = pa.Field(
+        ge=0,
+        nullable=True,
+        description="Design variance over the variance p(1-p)/n of a simple random sample of the same n; "
+        "NULL if suppressed or where the share is 0 or 100 %.",
     )
     source: Series[str] = pa.Field(str_length={"min_value": 1}, description="File and method of the estimate.")
     base: Series[str] = pa.Field(

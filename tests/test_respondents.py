@@ -22,13 +22,6 @@ HEADER = (
 )
 
 
-def wilson_reference(p: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval written out by hand (Wilson 1927), independent of statsmodels."""
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return centre - half, centre + half
-
-
 def citizens(year: int, answers: list[tuple[int, float]], start: int = 1) -> str:
     """A respondent file of citizens answering the 2021+ trust question: (code, weight) per respondent."""
     rows = [HEADER]
@@ -43,7 +36,10 @@ def trend_rows(wh: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_weighted_share_effective_n_and_interval_match_a_hand_computation(tmp_path: Path, codebook) -> None:
-    """Share = Σw·y/Σw, n_eff = (Σw)²/Σw², Wilson on n_eff; 'vet ikke' (8) and not asked (9) leave the denominator."""
+    """Share = Σw·y/Σw, n_eff = (Σw)²/Σw²; without a declared design every respondent is a PSU
+    of one stratum: V = m/(m-1)·Σ z², z = w(y - p)/Σw over the survey's m respondents, and the
+    interval is Korn-Graubard (Clopper-Pearson on p(1-p)/V, df = n - 1 so no t scaling);
+    'vet ikke' (8) and not asked (9) leave the denominator."""
     answers = [(5, 1.0), (4, 2.0), (3, 0.5), (2, 1.5), (1, 1.0), (8, 3.0), (9, 1.0), (3, 1.0), (1, 2.0), (4, 0.5)]
     path = write(tmp_path, "itip_2024_respondents.csv", citizens(2024, answers))
     # 8 answers would be suppressed (tests/test_disclosure.py); this test is about the arithmetic
@@ -57,10 +53,16 @@ def test_weighted_share_effective_n_and_interval_match_a_hand_computation(tmp_pa
     yes = np.isin(codes, [3, 4, 5])  # 'noen eller høy grad' counts toward the share
     share = (w * (yes & valid)).sum() / w[valid].sum()
     n_eff = w[valid].sum() ** 2 / (w[valid] ** 2).sum()
-    low, high = wilson_reference(share, n_eff)
+    z = np.where(valid, w * (yes - share), 0.0) / w[valid].sum()
+    variance = len(z) / (len(z) - 1) * (z**2).sum()
+    m = share * (1 - share) / variance
+    low = scipy_stats.beta.ppf(0.025, m * share, m * (1 - share) + 1)
+    high = scipy_stats.beta.ppf(0.975, m * share + 1, m * (1 - share))
     assert row["n"] == 8
     assert row["value"] == pytest.approx(100 * share)
     assert row["n_effective"] == pytest.approx(n_eff)
+    assert row["se"] == pytest.approx(100 * variance**0.5)
+    assert row["design_effect"] == pytest.approx(variance / (share * (1 - share) / 8))
     assert (row["ci_low"], row["ci_high"]) == (pytest.approx(100 * low), pytest.approx(100 * high))
     # organisations were not in the file: no organisation estimate at all, not a 0 %
     assert set(result.estimates["survey"]) == {"citizens"}
@@ -77,9 +79,10 @@ def test_equal_weights_give_the_unweighted_share_and_n_eff_equal_to_n(tmp_path: 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_hand_checked_significance_of_a_change(tmp_path: Path) -> None:
-    """50 % of 1,000 in 2024 and 45 % of 1,000 in 2025 (weights 1): pooled p = 0.475,
-    SE = sqrt(0.475·0.525·(1/1000 + 1/1000)) = 0.022332, z = -0.05/0.022332 = -2.2389,
-    two-sided p = 2·(1 - Φ(2.2389)) = 0.0252: a significant fall of 5 points."""
+    """50 % of 1,000 in 2024 and 45 % of 1,000 in 2025 (weights 1, no declared design): the
+    design variances are p(1-p)/(n-1) (each respondent a PSU, n/(n-1) correction), so
+    SE = sqrt(0.25/999 + 0.2475/999) = 0.022316, z = -0.05/0.022316 = -2.2405,
+    two-sided p = 2·(1 - Φ(2.2405)) = 0.0251: a significant fall of 5 points."""
     raw = tmp_path / "raw"
     raw.mkdir()
     write(raw, "itip_2024_respondents.csv", citizens(2024, [(4, 1.0)] * 500 + [(2, 1.0)] * 500))
@@ -93,8 +96,8 @@ def test_hand_checked_significance_of_a_change(tmp_path: Path) -> None:
         "WHERE indicator = 'trust_personal_data_safe' AND segment = 'all' AND year = 2025",
     )
     assert (value, n, change, comparable, kind) == (pytest.approx(45.0), 1000, pytest.approx(-5.0), True, "respondents")
-    assert p == pytest.approx(0.0252, abs=5e-4)
-    z = -0.05 / math.sqrt(0.475 * 0.525 * (2 / 1000))
+    assert p == pytest.approx(0.0251, abs=5e-4)
+    z = -0.05 / math.sqrt(0.25 / 999 + 0.2475 / 999)
     assert p == pytest.approx(2 * scipy_stats.norm.sf(abs(z)))
 
 

@@ -80,3 +80,57 @@ def test_twenty_synthetic_years_load_with_intervals_changes_and_p_values(tmp_pat
     assert org == [(2017, True, pytest.approx(org[0][2])), (2018, False, None)]  # the 2018 population break
     assert per_year == (0,)
     assert sources == [(True,)]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_synthetic_design_flows_into_trend_with_standard_errors_and_design_effects(tmp_path: Path) -> None:
+    """`itip synth --design` (strata, clustered citizens, a near-census municipal stratum; SYNTHETIC)
+    through the real flow: every shown respondent-level estimate has se and design_effect; the
+    near-census stratum's intervals are narrower than a simple random sample's (Wilson on n),
+    the clustered citizens' design effect is above 1, and the test of change is the Wald test
+    on the two years' design-based standard errors."""
+    import math
+    from statistics import NormalDist
+
+    from itip.stats import wilson_interval
+
+    out = tmp_path / "synthetic"
+    args = ["synth", "--years", "2024-2025", "--respondents", "3000", "--design", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with (out / "itip_2024_respondents.csv").open(encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert {"stratum", "psu", "population"} <= set(header)
+    wh = tmp_path / "itip.duckdb"
+    outcomes = ingest(raw_dir=out, warehouse=wh)
+    assert {o.status for o in outcomes} == {lib.LOADED}, [o.problems for o in outcomes]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        rows = con.execute(
+            "SELECT survey, segment, year, value, n, se, design_effect, ci_low, ci_high, prev_value, change_pp, "
+            "change_p_value, value_status, source FROM trend WHERE kind = 'respondents'"
+        ).fetchall()
+        se_by_key = {
+            (r[0], r[1], r[2]): r[3]
+            for r in con.execute(
+                "SELECT indicator, segment, year, se FROM trend WHERE kind = 'respondents' AND answer IS NULL"
+            ).fetchall()
+        }
+        tested = con.execute(
+            "SELECT indicator, segment, change_pp, change_p_value FROM trend "
+            "WHERE kind = 'respondents' AND year = 2025 AND answer IS NULL AND change_p_value IS NOT NULL"
+        ).fetchall()
+    shown = [r for r in rows if r[12] == "estimated"]
+    assert shown and all(r[5] is not None and r[5] > 0 for r in shown)
+    assert all("SYNTHETIC" in r[13] for r in rows)
+    near_census = [r for r in shown if r[1] == "municipalities" and 0 < r[3] < 100]
+    assert near_census
+    for _, _, _, value, n, _, deff, low, high, *_ in near_census:
+        wilson_low, wilson_high = wilson_interval(value, n)
+        assert deff < 0.5 and high - low < 0.6 * (wilson_high - wilson_low)
+    clustered = [r[6] for r in shown if r[0] == "citizens" and r[1] == "all"]
+    assert clustered and sum(clustered) / len(clustered) > 1.3
+    assert tested
+    for indicator, segment, change, p in tested:
+        se1, se2 = se_by_key[(indicator, segment, 2024)], se_by_key[(indicator, segment, 2025)]
+        z = change / math.sqrt(se1**2 + se2**2)
+        assert p == pytest.approx(2 * (1 - NormalDist().cdf(abs(z))), rel=1e-9)

@@ -30,8 +30,8 @@ COMMENT ON COLUMN estimates.value IS 'Percent 0-100; NULL when suppressed, missi
 COMMENT ON COLUMN estimates.value_status IS 'published, nil (SSB -, a true zero), suppressed (SSB :), missing (SSB ..) or not_applicable (SSB .); estimated for a weighted estimate from a respondent-level file.';
 COMMENT ON COLUMN estimates.qualifier IS 'below (i underkant av), above (i overkant av) or approx (ca., e.g. 9 av 10); NULL for exact figures.';
 COMMENT ON COLUMN estimates.n IS 'Respondents behind the figure, where published; for respondent-level estimates the unweighted number of answers in the denominator; NULL for a cell suppressed by disclosure control (never stored).';
-COMMENT ON COLUMN estimates.ci_low IS 'Lower bound of the 95 % Wilson score interval, percent; NULL without n or with a qualifier.';
-COMMENT ON COLUMN estimates.ci_high IS 'Upper bound of the 95 % Wilson score interval, percent; NULL without n or with a qualifier.';
+COMMENT ON COLUMN estimates.ci_low IS 'Lower bound of the 95 % interval, percent: Wilson score for published figures, Korn-Graubard with design degrees of freedom for respondent-level estimates; NULL without n or with a qualifier.';
+COMMENT ON COLUMN estimates.ci_high IS 'Upper bound of the 95 % interval, percent: Wilson score for published figures, Korn-Graubard with design degrees of freedom for respondent-level estimates; NULL without n or with a qualifier.';
 COMMENT ON COLUMN estimates.source IS 'URL or citation of the publication the figure was taken from.';
 COMMENT ON COLUMN estimates.note IS 'Note from the release file.';
 -- Added for respondent-level releases; ADD COLUMN keeps warehouses built before it.
@@ -45,3 +45,8 @@ COMMENT ON COLUMN estimates.preferred IS 'True on the figure trend shows where t
 -- Added for the answer base (issue 8); ADD COLUMN keeps warehouses built before it (their rows stay NULL = unknown).
 ALTER TABLE estimates ADD COLUMN IF NOT EXISTS base VARCHAR;
 COMMENT ON COLUMN estimates.base IS 'Answer base of the figure: answered (only those who gave an answer on the scale are in the denominator) or with_dont_know (''vet ikke'' is in the denominator too). Respondent-level estimates: the codebook base applied when they were computed. Published figures: the codebook''s published_base for the indicator and year (re-declared when the codebook changes). NULL = unknown. A change between two years of different bases, or of a known and an unknown one, is not tested (see trend.break_reason).';
+-- Added for design-based estimation (issue 8); ADD COLUMN keeps warehouses built before them (NULL there).
+ALTER TABLE estimates ADD COLUMN IF NOT EXISTS se DOUBLE;
+ALTER TABLE estimates ADD COLUMN IF NOT EXISTS design_effect DOUBLE;
+COMMENT ON COLUMN estimates.se IS 'Design-based standard error of value in percentage points (Taylor linearisation with the codebook-declared strata, PSUs and finite population correction) of a respondent-level estimate. NULL for published figures (see current_estimates.se), suppressed cells and respondent-level releases loaded before the column existed.';
+COMMENT ON COLUMN estimates.design_effect IS 'Design effect of a respondent-level estimate: its design variance over p(1-p)/n, the variance of a simple random sample of the same n (weights, strata, clusters and FPC together). NULL for published figures, suppressed cells, shares of 0 or 100 % and releases loaded before the column existed.';

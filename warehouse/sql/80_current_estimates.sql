@@ -31,6 +31,15 @@ SELECT
     c.n_effective,
     c.ci_low,
     c.ci_high,
+    -- published figures: the simple-random-sample standard error where n was published
+    coalesce(
+        c.se,
+        CASE
+            WHEN c.kind = 'published' AND c.qualifier IS NULL AND c.n > 0 AND c.value BETWEEN 0 AND 100
+                THEN 100 * sqrt(c.value / 100 * (1 - c.value / 100) / c.n)
+        END
+    ) AS se,
+    c.design_effect,
     c.source,
     c.note,
     c.kind,
@@ -66,8 +75,10 @@ COMMENT ON COLUMN current_estimates.value_status IS 'As in estimates.';
 COMMENT ON COLUMN current_estimates.qualifier IS 'below, above or approx; NULL for exact figures.';
 COMMENT ON COLUMN current_estimates.n IS 'Respondents (unweighted).';
 COMMENT ON COLUMN current_estimates.n_effective IS 'Kish effective sample size; NULL for published figures.';
-COMMENT ON COLUMN current_estimates.ci_low IS 'Lower 95 % Wilson bound, percent.';
-COMMENT ON COLUMN current_estimates.ci_high IS 'Upper 95 % Wilson bound, percent.';
+COMMENT ON COLUMN current_estimates.ci_low IS 'Lower 95 % bound, percent (Wilson for published figures, Korn-Graubard for respondent-level estimates).';
+COMMENT ON COLUMN current_estimates.ci_high IS 'Upper 95 % bound, percent (Wilson for published figures, Korn-Graubard for respondent-level estimates).';
+COMMENT ON COLUMN current_estimates.se IS 'Standard error of value, percentage points: design-based (estimates.se) for respondent-level estimates; sqrt(p(1-p)/n) for a published figure with its own n and no qualifier (a simple random sample assumed: its design is not published); NULL otherwise.';
+COMMENT ON COLUMN current_estimates.design_effect IS 'Design effect of a respondent-level estimate (estimates.design_effect); NULL (unknown) for published figures.';
 COMMENT ON COLUMN current_estimates.source IS 'Publication, or respondent file and method.';
 COMMENT ON COLUMN current_estimates.note IS 'Note from the release file.';
 COMMENT ON COLUMN current_estimates.kind IS 'published or respondents.';

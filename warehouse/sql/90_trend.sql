@@ -35,7 +35,9 @@ SELECT
         WHEN e.suppressed THEN NULL
         WHEN e.ci_low IS NOT NULL THEN CASE WHEN e.kind = 'respondents' THEN 'respondents' ELSE 'n' END
         WHEN ai.ci_low IS NOT NULL THEN 'edition_n'
-    END AS interval_basis
+    END AS interval_basis,
+    CASE WHEN e.suppressed THEN NULL ELSE e.se END AS se,
+    CASE WHEN e.suppressed THEN NULL ELSE e.design_effect END AS design_effect
 FROM current_estimates AS e
 LEFT JOIN indicators AS i ON i.indicator = e.indicator
 LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row
@@ -51,12 +53,12 @@ COMMENT ON COLUMN trend.value IS 'Percent (weighted share for respondent-level e
 COMMENT ON COLUMN trend.qualifier IS 'below, above or approx; NULL for exact figures.';
 COMMENT ON COLUMN trend.value_status IS 'published, estimated (respondent-level), nil, suppressed (also a respondent-level cell below the small-cell threshold), missing or not_applicable.';
 COMMENT ON COLUMN trend.n IS 'Respondents, where published; unweighted answers for respondent-level estimates; NULL when suppressed.';
-COMMENT ON COLUMN trend.ci_low IS '95 % Wilson score interval, lower bound, percent (on the effective n for respondent-level estimates; approximate, on the edition''s respondents, where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.';
-COMMENT ON COLUMN trend.ci_high IS '95 % Wilson score interval, upper bound, percent (on the effective n for respondent-level estimates; approximate, on the edition''s respondents, where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.';
+COMMENT ON COLUMN trend.ci_low IS '95 % interval, lower bound, percent: Korn-Graubard with design degrees of freedom for respondent-level estimates (Wilson on the Kish effective n for those loaded before design-based estimation), Wilson score for published figures with n (approximate, on the edition''s respondents, where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.';
+COMMENT ON COLUMN trend.ci_high IS '95 % interval, upper bound, percent: Korn-Graubard with design degrees of freedom for respondent-level estimates (Wilson on the Kish effective n for those loaded before design-based estimation), Wilson score for published figures with n (approximate, on the edition''s respondents, where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.';
 COMMENT ON COLUMN trend.prev_year IS 'Latest earlier year with a value.';
 COMMENT ON COLUMN trend.prev_value IS 'Value in prev_year.';
 COMMENT ON COLUMN trend.change_pp IS 'Change since prev_year in percentage points.';
-COMMENT ON COLUMN trend.change_p_value IS 'Raw two-sided two-proportion z-test p-value of the change (on effective n for respondent-level estimates), before correction for multiple testing; NULL where n is unknown in either year. Do not call a change significant from it: use change_significant.';
+COMMENT ON COLUMN trend.change_p_value IS 'Raw two-sided p-value of the change, before correction for multiple testing: z = change / sqrt(se1^2 + se2^2) on the design-based standard errors where either year is a respondent-level estimate with se (independent samples assumed); the pooled two-proportion z-test on n where both are published figures (or respondent-level estimates loaded before se existed, on their effective n). NULL where n is unknown in either year. Do not call a change significant from it: use change_significant.';
 COMMENT ON COLUMN trend.comparable_with_prev IS 'False across a comparability break (e.g. the organisation survey population change) and where the answer base differs between prev_year and year (see break_reason); NULL without prev_year.';
 COMMENT ON COLUMN trend.label_no IS 'Norwegian indicator label.';
 COMMENT ON COLUMN trend.label_en IS 'English indicator label.';
@@ -73,3 +75,5 @@ COMMENT ON COLUMN trend.edition_respondents IS 'How many answered this edition (
 COMMENT ON COLUMN trend.base IS 'Answer base of the figure: answered, or with_dont_know (''vet ikke'' in the denominator, as the published report counts); NULL = unknown (a published figure whose base the codebook does not declare).';
 COMMENT ON COLUMN trend.break_reason IS 'Why this year is not comparable with prev_year: a codebook break, or a different (or unknown against known) answer base. NULL where comparable.';
 COMMENT ON COLUMN trend.interval_basis IS 'What ci_low/ci_high rest on: n (the figure''s own published n), respondents (computed from the respondent-level file), edition_n (APPROXIMATE: the published figure has no n, the interval uses how many answered the edition, see view approximate_intervals; no test of change is made on it), NULL = no interval.';
+COMMENT ON COLUMN trend.se IS 'Standard error of value, percentage points: design-based (Taylor linearisation with the codebook-declared strata, PSUs and finite population correction) for respondent-level estimates; sqrt(p(1-p)/n) for published figures with their own n (simple random sample assumed); NULL where unknown or suppressed.';
+COMMENT ON COLUMN trend.design_effect IS 'Design variance over the variance p(1-p)/n of a simple random sample of the same n, for respondent-level estimates (below 1 where a stratum is nearly a census, above 1 with clustering or unequal weights); NULL where unknown (published figures) or suppressed.';
