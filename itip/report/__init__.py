@@ -1,0 +1,130 @@
+"""The key-figures report: one offline HTML page with a card and a chart per figure.
+
+Most people who follow IT i praksis never write SQL. This module turns the
+warehouse into a static page in the manner of Digdir's key-figure pages: per
+topic, one card per indicator and segment (and answer, for published
+distributions) with the latest value, the change since the previous comparable
+year, whether it is significant, whether it is good or bad news, and a small
+chart of the whole series with its intervals, comparability breaks and
+suppressed years.
+
+The page needs no network: CSS is inline and the charts are PNG files (drawn by
+matplotlib's Agg renderer, no GUI) in `charts/` beside `index.html`. Every text
+that comes from data (sources, file names, labels) is escaped with
+`html.escape`; only http(s) sources become links.
+
+Pure library code: it reads the warehouse through `itip.db` (read-only) and
+never imports Prefect.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from itip.codebook import Codebook, load_codebook
+from itip.dictionary import DICTIONARY_DIR, write_dictionary
+from itip.export import write_report_downloads
+from itip.report.card_html import card_html
+from itip.report.cards import Card, Point, Report, ReportData, _records, build_cards, headlines, read_report_data
+from itip.report.charts import BREAK, LINE, NEUTRAL, _runs, draw_chart, label_sides
+from itip.report.formatting import esc, safe_text, source_html
+from itip.report.page import changes_tested_text, headline_text, render_html
+from itip.report.words import LANGUAGES, TEXT
+
+if TYPE_CHECKING:
+    from itip.lake import Lake
+
+__all__ = [
+    "BREAK",
+    "LINE",
+    "NEUTRAL",
+    "Card",
+    "Point",
+    "Report",
+    "ReportData",
+    "_runs",
+    "build_cards",
+    "card_html",
+    "changes_tested_text",
+    "esc",
+    "headline_markdown",
+    "headline_text",
+    "headlines",
+    "label_sides",
+    "read_report_data",
+    "render_html",
+    "safe_text",
+    "source_html",
+    "write_report",
+]
+
+HTML_NAME = "index.html"
+CHART_DIR = "charts"
+
+
+# --- the whole report ------------------------------------------------------------------
+def write_report(
+    warehouse: Path | Lake,
+    out_dir: Path,
+    lang: str = "no",
+    codebook: Codebook | None = None,
+    built_at: datetime | None = None,
+) -> Report:
+    """Build the report from the warehouse into `out_dir`: index.html and charts/*.png.
+
+    Charts of series that no longer exist are removed; the HTML is replaced in
+    one rename, so a reader never sees half a page."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+    codebook = codebook or load_codebook()
+    built_at = built_at or datetime.now(UTC)
+    data = read_report_data(warehouse)
+    cards = build_cards(data, codebook)
+    chart_dir = out_dir / CHART_DIR
+    chart_dir.mkdir(parents=True, exist_ok=True)
+    charts: list[Path] = []
+    for card in cards:
+        if not card.points:
+            continue
+        path = chart_dir / f"{card.key}.png"
+        draw_chart(card, path, lang)
+        card.chart = f"{CHART_DIR}/{path.name}"
+        charts.append(path)
+    for stale in set(chart_dir.glob("*.png")) - set(charts):
+        stale.unlink()
+    page = render_html(cards, data, codebook, lang, built_at)
+    target = out_dir / HTML_NAME
+    tmp = target.with_name(f".{HTML_NAME}.{os.getpid()}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, target)
+    if isinstance(warehouse, Path):  # a lake has no file to describe or snapshot beside the report
+        write_dictionary(warehouse, out_dir / DICTIONARY_DIR, lang, report_link=f"../{HTML_NAME}")
+        write_report_downloads(warehouse, out_dir)
+    return Report(target, charts, cards, lang, built_at, _records(data.releases))
+
+
+def _md(text: str) -> str:
+    """Text from data for Markdown: no HTML, no links or emphasis."""
+    text = html.escape(text, quote=False)
+    return re.sub(r"([\\`*_\[\]{}|#~!])", r"\\\1", text)
+
+
+def headline_markdown(report: Report, codebook: Codebook | None = None) -> str:
+    """The headline changes as Markdown, for the Prefect artifact `key-figures`."""
+    codebook = codebook or load_codebook()
+    words = TEXT[report.lang]
+    lines = [f"# {words['title']}", ""]
+    files = ", ".join(_md(str(r["file_name"])) for r in report.releases)
+    lines.append(
+        f"{words['built']} {report.built_at.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')} "
+        f"{words['from_releases'].format(count=len(report.releases))} ({files})."
+    )
+    lines += ["", f"`{report.path}`", "", f"## {words['headlines']}", ""]
+    top = headlines(report.cards)
+    lines += [f"- {_md(headline_text(c, codebook, report.lang))}" for c in top] or [words["no_headlines"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,183 @@
+"""The small line chart on each card: PNG drawn by matplotlib's Agg renderer (no GUI,
+no network), with 95 % intervals, comparability breaks and years without a figure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from itip.codebook import Codebook
+from itip.report.cards import Card, Point
+from itip.report.formatting import _card_label, _segment_label, fmt_number, fmt_value
+from itip.report.words import TEXT
+
+#: Colours of the charts: axis text, the series, and comparability breaks.
+NEUTRAL, LINE, BREAK = "#57606a", "#1f4e79", "#9a6700"
+
+
+# --- charts --------------------------------------------------------------------------
+def _runs(card: Card) -> list[list[Point]]:
+    """Published points that a line may join: not across a break or a year without a value."""
+    runs: list[list[Point]] = []
+    current: list[Point] = []
+    for point in card.points:
+        if not point.published:
+            if current:
+                runs.append(current)
+            current = []
+            continue
+        if current and (
+            point.year - current[-1].year > 1  # a missing year is a gap, not a line
+            or any(current[-1].year < year <= point.year for year, _ in card.breaks)
+        ):
+            runs.append(current)
+            current = []
+        current.append(point)
+    if current:
+        runs.append(current)
+    return runs
+
+
+#: Value labels of neighbouring years closer than this (percentage points) go on opposite sides of the line.
+LABEL_CLASH_PP = 15.0
+
+
+def label_sides(run: list[Point]) -> list[bool]:
+    """Per point, whether its value label goes above (True) or below the line: above a
+    peak, below a trough, and labels of neighbouring years that would collide on
+    opposite sides. Labels of values near 0 stay above (below would hit the axis)."""
+    values = [p.value or 0.0 for p in run]
+    sides: list[bool] = []
+    for i, value in enumerate(values):
+        neighbours = values[max(i - 1, 0) : i] + values[i + 1 : i + 2]
+        above = not neighbours or not all(other > value for other in neighbours)
+        if sides and run[i].year - run[i - 1].year == 1 and abs(value - values[i - 1]) < LABEL_CLASH_PP:
+            above = not sides[-1]
+        sides.append(above or value < 12)
+    return sides
+
+
+def draw_chart(card: Card, path: Path, lang: str) -> None:
+    """A small line chart of the whole series with 95 % intervals, breaks and gaps."""
+    words = TEXT[lang]
+    fig = Figure(figsize=(3.6, 1.75), dpi=200)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    years = [p.year for p in card.points]
+    first, last = card.span or (min(years), max(years))
+    first, last = min([first, *years]), max([last, *years])
+    ax.set_xlim(first - 0.6, last + 0.6)
+    ax.set_ylim(0, 105)
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0f} %"))
+    step = 1 if last - first < 12 else (2 if last - first < 24 else 5)
+    ax.set_xticks(list(range(first, last + 1, step)))
+    ax.set_xticklabels([str(y) for y in range(first, last + 1, step)])
+    ax.tick_params(axis="both", labelsize=7.5, colors=NEUTRAL, length=2)
+    ax.grid(axis="y", color="#d0d7de", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_color("#8c959f")
+
+    for year, _reason in card.crossed_breaks:
+        x = year - 0.5
+        ax.axvline(x, color=BREAK, linestyle=(0, (4, 3)), linewidth=1.2)
+        right_side = x < (first + last) / 2
+        ax.text(
+            x + (0.08 if right_side else -0.08),
+            101,
+            words["break_chart"].format(year=year),
+            color=BREAK,
+            fontsize=7.5,
+            ha="left" if right_side else "right",
+            va="top",
+        )
+
+    for point in card.points:
+        if not point.published:
+            ax.axvspan(point.year - 0.3, point.year + 0.3, color="#eaeef2", linewidth=0)
+            ax.text(
+                point.year,
+                50,
+                fmt_value(point, lang),
+                rotation=90,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=NEUTRAL,
+            )
+
+    for run in _runs(card):
+        xs = [p.year for p in run]
+        ys = [p.value or 0.0 for p in run]
+        with_ci = [p for p in run if p.ci_low is not None and p.ci_high is not None]
+        if len(with_ci) >= 2:
+            ax.fill_between(
+                [p.year for p in with_ci],
+                [p.ci_low or 0.0 for p in with_ci],
+                [p.ci_high or 0.0 for p in with_ci],
+                color=LINE,
+                alpha=0.15,
+                linewidth=0,
+            )
+        for p in with_ci if len(with_ci) < 2 else []:
+            assert p.ci_low is not None and p.ci_high is not None and p.value is not None
+            ax.errorbar(
+                [p.year],
+                [p.value],
+                yerr=[[p.value - p.ci_low], [p.ci_high - p.value]],
+                color=LINE,
+                alpha=0.5,
+                capsize=3,
+                linewidth=1.2,
+            )
+        ax.plot(xs, ys, color=LINE, linewidth=2, zorder=3)
+        for p, above in zip(run, label_sides(run), strict=True):
+            exact = not p.qualifier
+            ax.plot(
+                [p.year],
+                [p.value or 0.0],
+                marker="o",
+                markersize=5,
+                color=LINE,
+                markerfacecolor=LINE if exact else "white",
+                markeredgewidth=1.5,
+                zorder=4,
+            )
+            prefix = {"below": "<", "above": ">", "approx": "~"}.get(p.qualifier or "", "")
+            value = p.value or 0.0
+            anchor = max(value, p.ci_high or value) if above else min(value, p.ci_low or value)
+            ax.annotate(
+                prefix + fmt_number(value, lang) + ("*" if p.inferred else ""),
+                (p.year, anchor),
+                textcoords="offset points",
+                xytext=(0, 6 if above else -6),
+                va="bottom" if above else "top",
+                ha="center",
+                fontsize=8,
+                fontweight="bold",
+                color="#24292f",
+            )
+    fig.subplots_adjust(left=0.13, right=0.98, top=0.96, bottom=0.14)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fig.savefig(tmp, format="png", metadata={"Software": None})
+    os.replace(tmp, path)  # a reader never sees half a chart
+
+
+def chart_alt(card: Card, codebook: Codebook, lang: str) -> str:
+    words = TEXT[lang]
+    points = "; ".join(
+        f"{p.year}: {fmt_value(p, lang)}" + (f" ({words['inferred']})" if p.inferred else "") for p in card.points
+    )
+    text = words["chart_alt"].format(
+        label=_card_label(card, lang), segment=_segment_label(card, codebook, lang), points=points
+    )
+    for year, _ in card.crossed_breaks:
+        text += " " + words["chart_alt_break"].format(year=year)
+    return text
