@@ -23,6 +23,7 @@ import pytest
 import itip.reading
 from itip.codebook import Codebook, load_codebook
 from itip.problems import Problem
+from itip.reading.workbook import _entity_attack, _xlsx_failure
 from itip.release import check_release, discover
 from tests.conftest import REPO
 from tests.hostile.cases import (
@@ -175,8 +176,8 @@ def test_openpyxl_alone_refuses_entities_quickly(make: Callable[[], bytes], tmp_
         for ws in wb.worksheets:
             list(ws.iter_rows(values_only=True))
     assert time.monotonic() - started < 5
-    assert itip.reading._entity_attack(info.value)
-    failure = itip.reading._xlsx_failure(path.name, info.value, path, "opened")
+    assert _entity_attack(info.value)
+    failure = _xlsx_failure(path.name, info.value, path, "opened")
     assert "declares XML entities" in failure.problems[0].message
 
 
