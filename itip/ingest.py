@@ -173,22 +173,27 @@ def store(
 ) -> FileOutcome:
     """Load a good file or record a rejected one, each in one transaction.
     `note` is stored with a loaded release (e.g. the number of respondents)."""
+    write = _Write(plan_, estimates, problems, rows, codebook, flow_run_id, note)
     if isinstance(warehouse, Lake):
-        return _store_lake(warehouse, plan_, estimates, problems, rows, codebook, flow_run_id, note)
+        return _store_lake(warehouse, write)
     with write_snapshot(warehouse) as wh:
-        return _write(wh, plan_, estimates, problems, rows, codebook, flow_run_id, note)
+        return _write(wh, write)
 
 
-def _store_lake(
-    lake: Lake,
-    plan_: Plan,
-    estimates: pd.DataFrame,
-    problems: list[Problem],
-    rows: int,
-    codebook: Codebook,
-    flow_run_id: str | None,
-    note: str | None,
-) -> FileOutcome:
+@dataclass(frozen=True)
+class _Write:
+    """What `store` writes, handed whole to the file and the lake paths (which may retry it)."""
+
+    plan: Plan
+    estimates: pd.DataFrame
+    problems: list[Problem]
+    rows: int
+    codebook: Codebook
+    flow_run_id: str | None
+    note: str | None
+
+
+def _store_lake(lake: Lake, write: _Write) -> FileOutcome:
     """One DuckLake transaction that re-checks the plan and writes. Another writer may have
     loaded or rejected the same content since the plan was made: then this one reports
     it as unchanged / still rejected and writes nothing. A lost conflict is retried."""
@@ -196,24 +201,16 @@ def _store_lake(
 
         def attempt() -> FileOutcome:
             with wh.transaction():
-                again = decide(wh, plan_.release, plan_.sha256)
+                again = decide(wh, write.plan.release, write.plan.sha256)
                 if again.outcome is not None:
                     return again.outcome
-                return _write(wh, plan_, estimates, problems, rows, codebook, flow_run_id, note)
+                return _write(wh, write)
 
         return retry_conflicts(attempt, lake)
 
 
-def _write(
-    wh: Warehouse,
-    plan_: Plan,
-    estimates: pd.DataFrame,
-    problems: list[Problem],
-    rows: int,
-    codebook: Codebook,
-    flow_run_id: str | None,
-    note: str | None,
-) -> FileOutcome:
+def _write(wh: Warehouse, write: _Write) -> FileOutcome:
+    plan_, estimates, problems = write.plan, write.estimates, write.problems
     release = plan_.release
     name = release.path.name
     if problems:
@@ -222,9 +219,9 @@ def _write(
             kind=release.kind,
             file_name=name,
             sha256=plan_.sha256,
-            rows=rows,
+            rows=write.rows,
             problems=problems,
-            flow_run_id=flow_run_id,
+            flow_run_id=write.flow_run_id,
         )
         return FileOutcome(name, release.year, REJECTED, 0, release_id, f"{len(problems)} problem(s)", problems)
     release_id, previous = wh.load_release(
@@ -233,9 +230,9 @@ def _write(
         file_name=name,
         sha256=plan_.sha256,
         estimates=estimates,
-        codebook=codebook,
-        flow_run_id=flow_run_id,
-        note=note,
+        codebook=write.codebook,
+        flow_run_id=write.flow_run_id,
+        note=write.note,
     )
     status = LOADED if previous is None else SUPERSEDED
     message = _rows(len(estimates)) + ("" if previous is None else f"; replaces release {previous.release_id}")
