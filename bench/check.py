@@ -11,24 +11,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from benchlib import BIN, REPO, alternated, timed
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
-
-
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
-    return elapsed
 
 
 def main() -> None:
@@ -37,10 +25,7 @@ def main() -> None:
         check = [str(BIN / "itip"), "check", str(REPO / "raw" / "itip_2023.csv")]
         bare = [sys.executable, "-c", "import pandas, duckdb"]
         timed(check, env)  # warm the file cache once
-        checks, bares = [], []
-        for _ in range(ROUNDS):
-            bares.append(timed(bare, env))
-            checks.append(timed(check, env))
+        checks, bares = alternated(check, bare, ROUNDS, env)
     c, b = statistics.median(checks), statistics.median(bares)
     print(f"itip check itip_2023.csv        median {c:6.2f} s  (of {ROUNDS})")
     print(f'python -c "import pandas, duckdb" median {b:6.2f} s  (of {ROUNDS})')
