@@ -21,7 +21,7 @@ import pandas as pd
 from itip.codebook import Codebook
 from itip.problems import FileProblems, Problem
 from itip.reading import Table, read_table
-from itip.staging import parse_count, parse_percent
+from itip.staging import header_positions, parse_count, parse_percent
 
 #: Editions files: itip_editions.csv or itip_editions.xlsx.
 EDITIONS_NAME = re.compile(r"itip_editions\.(?P<ext>csv|xlsx)", re.IGNORECASE | re.ASCII)
@@ -126,18 +126,7 @@ def _rate(text: str) -> tuple[float | None, float | None, str | None]:
 def stage_editions(table: Table, codebook: Codebook) -> tuple[pd.DataFrame, list[Problem]]:
     """Rename, cast and resolve (survey and qualifiers through the codebook)."""
     file = table.file
-    problems: list[Problem] = []
-    positions: dict[str, int] = {}
-    unknown: list[str] = []
-    for i, name in enumerate(table.header):
-        key = header_key(name)
-        if key is None:
-            if name:
-                unknown.append(name)
-        elif key in positions:
-            problems.append(Problem(file, table.header_row, name, "header", name, f"column {key!r} appears twice"))
-        else:
-            positions[key] = i
+    positions, unknown, problems = header_positions(table, header_key)
     for col in REQUIRED:
         if col not in positions:
             problems.append(

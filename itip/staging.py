@@ -11,6 +11,7 @@ import csv
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -126,22 +127,32 @@ def other_separator(cells: list[str], delimiter: str | None, width: int) -> str 
     return None
 
 
-def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
-    """Rename, cast and parse a table. File-level problems (missing columns) stop here."""
-    file = table.file
+def header_positions(
+    table: Table, key_of: Callable[[str], str | None]
+) -> tuple[dict[str, int], list[str], list[Problem]]:
+    """Where each known column is (`key_of` names a header cell's column, None if unknown),
+    the header cells no column fits, and a problem for each column that appears twice.
+    Shared by published-figure files and the editions file, which name columns differently."""
     problems: list[Problem] = []
     positions: dict[str, int] = {}
     unknown: list[str] = []
     for i, name in enumerate(table.header):
-        key = header_key(name)
+        key = key_of(name)
         if key is None:
             if name:
                 unknown.append(name)
-            continue
-        if key in positions:
-            problems.append(Problem(file, table.header_row, name, "header", name, f"column {key!r} appears twice"))
-            continue
-        positions[key] = i
+        elif key in positions:
+            message = f"column {key!r} appears twice"
+            problems.append(Problem(table.file, table.header_row, name, "header", name, message))
+        else:
+            positions[key] = i
+    return positions, unknown, problems
+
+
+def stage(table: Table, file_year: int) -> tuple[pd.DataFrame, list[Problem]]:
+    """Rename, cast and parse a table. File-level problems (missing columns) stop here."""
+    file = table.file
+    positions, unknown, problems = header_positions(table, header_key)
     missing = [c for c in ("survey", "value", "source") if c not in positions]
     if "indicator" not in positions and "question" not in positions:
         missing.append("indicator or question")
