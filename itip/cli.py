@@ -22,6 +22,7 @@ from itip.server_cli import SERVER_MODE_ENV, StateOpt, prefect_api, server_app
 if TYPE_CHECKING:
     from itip.ingest import FileOutcome
     from itip.lake import Lake
+    from itip.problems import Problem
 
 app = typer.Typer(
     name="itip",
@@ -220,14 +221,7 @@ def _check_editions(path: Path, codebook: object) -> bool:
     from itip.editions import check_editions
 
     result = check_editions(path, codebook)  # type: ignore[arg-type]
-    for warning in result.warnings:
-        typer.echo(f"warning: {warning}")
-    if result.ok:
-        typer.echo(f"{path.name}: ok, {len(result.editions)} editions")
-        return False
-    for problem in result.problems:
-        typer.echo(str(problem))
-    return True
+    return _print_check(result.warnings, result.problems, f"{path.name}: ok, {len(result.editions)} editions")
 
 
 def _check_respondents(path: Path, codebook: object) -> bool:
@@ -239,12 +233,18 @@ def _check_respondents(path: Path, codebook: object) -> bool:
     match = RESPONDENT_NAME.fullmatch(path.name)
     assert match is not None
     result = check_respondents(path, codebook, int(match["year"]), load_key(_where(None)))  # type: ignore[arg-type]
-    for warning in result.warnings:
+    ok_line = f"{path.name}: ok, {result.respondents} respondents, {len(result.estimates)} estimates"
+    return _print_check(result.warnings, result.problems, ok_line)
+
+
+def _print_check(warnings: list[str], problems: list[Problem], ok_line: str) -> bool:
+    """Warnings, then the ok line or one line per problem; True when there are problems."""
+    for warning in warnings:
         typer.echo(f"warning: {warning}")
-    if result.ok:
-        typer.echo(f"{path.name}: ok, {result.respondents} respondents, {len(result.estimates)} estimates")
+    if not problems:
+        typer.echo(ok_line)
         return False
-    for problem in result.problems:
+    for problem in problems:
         typer.echo(str(problem))
     return True
 
