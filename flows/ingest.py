@@ -107,6 +107,11 @@ def report_task(warehouse: Path | Lake, report_dir: Path, codebook: Codebook) ->
         markdown=headline_markdown(report, codebook),
         description=f"itip key figures from {warehouse.name}: {len(report.cards)} cards",
     )
+    get_run_logger().info(
+        "report: %d charts redrawn, %d unchanged and reused",
+        report.charts_drawn,
+        len(report.charts) - report.charts_drawn,
+    )
     return report.path
 
 

@@ -468,7 +468,7 @@ def report(
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{target}: cannot write the report: {exc.strerror or exc}") from None
-    typer.echo(f"{result.path} ({len(result.cards)} cards, {len(result.charts)} charts)")
+    typer.echo(f"{result.path} ({len(result.cards)} cards, {len(result.charts)} charts, {result.charts_drawn} redrawn)")
 
 
 lake_app = typer.Typer(help="Create a DuckLake warehouse, or move a file warehouse into one.", no_args_is_help=True)

@@ -31,7 +31,7 @@ from itip.dictionary import DICTIONARY_DIR, write_dictionary
 from itip.export import write_report_downloads
 from itip.report.card_html import card_html
 from itip.report.cards import Card, Point, Report, ReportData, _records, build_cards, headlines, read_report_data
-from itip.report.charts import BREAK, LINE, NEUTRAL, _runs, draw_chart, label_sides
+from itip.report.charts import BREAK, LINE, NEUTRAL, _runs, chart_name, draw_chart, label_sides
 from itip.report.formatting import esc, safe_text, source_html
 from itip.report.page import changes_tested_text, headline_text, render_html
 from itip.report.words import LANGUAGES, TEXT
@@ -51,6 +51,7 @@ __all__ = [
     "build_cards",
     "card_html",
     "changes_tested_text",
+    "chart_name",
     "esc",
     "headline_markdown",
     "headline_text",
@@ -77,6 +78,9 @@ def write_report(
 ) -> Report:
     """Build the report from the warehouse into `out_dir`: index.html and charts/*.png.
 
+    Charts are named by the content of their series (`chart_name`): one already on
+    disk under its name is reused, so adding a year redraws only the series it touched.
+
     Charts of series that no longer exist are removed; the HTML is replaced in
     one rename, so a reader never sees half a page."""
     if lang not in LANGUAGES:
@@ -88,11 +92,14 @@ def write_report(
     chart_dir = out_dir / CHART_DIR
     chart_dir.mkdir(parents=True, exist_ok=True)
     charts: list[Path] = []
+    drawn = 0
     for card in cards:
         if not card.points:
             continue
-        path = chart_dir / f"{card.key}.png"
-        draw_chart(card, path, lang)
+        path = chart_dir / chart_name(card, lang)
+        if not path.is_file():  # the same series under the same code: the chart on disk is it
+            draw_chart(card, path, lang)
+            drawn += 1
         card.chart = f"{CHART_DIR}/{path.name}"
         charts.append(path)
     for stale in set(chart_dir.glob("*.png")) - set(charts):
@@ -105,7 +112,7 @@ def write_report(
     if isinstance(warehouse, Path):  # a lake has no file to describe or snapshot beside the report
         write_dictionary(warehouse, out_dir / DICTIONARY_DIR, lang, report_link=f"../{HTML_NAME}")
         write_report_downloads(warehouse, out_dir)
-    return Report(target, charts, cards, lang, built_at, _records(data.releases))
+    return Report(target, charts, cards, lang, built_at, _records(data.releases), charts_drawn=drawn)
 
 
 def _md(text: str) -> str:

@@ -171,6 +171,8 @@ class Report:
     lang: str
     built_at: datetime
     releases: list[dict[str, Any]] = field(default_factory=list)
+    #: Charts drawn by this build; the others were reused from disk (same series, same code).
+    charts_drawn: int = 0
 
 
 def read_report_data(warehouse: Path | Lake) -> ReportData:

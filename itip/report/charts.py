@@ -3,9 +3,13 @@ no network), with 95 % intervals, comparability breaks and years without a figur
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 from pathlib import Path
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -17,6 +21,39 @@ from itip.report.words import TEXT
 
 #: Colours of the charts: axis text, the series, and comparability breaks.
 NEUTRAL, LINE, BREAK = "#57606a", "#1f4e79", "#9a6700"
+
+
+# --- which charts must be drawn ---------------------------------------------------------
+@functools.cache
+def _code_version() -> str:
+    """What a chart's pixels depend on besides its series: this drawing code, the number
+    formatting it calls, and matplotlib itself. A change to any of them redraws every chart."""
+    digest = hashlib.sha256(matplotlib.__version__.encode())
+    for module in ("charts.py", "formatting.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()
+
+
+def chart_digest(card: Card, lang: str) -> str:
+    """The chart's identity: everything `draw_chart` reads (the points' values, qualifiers,
+    intervals and statuses, the breaks, the span, the page's words) and the code version.
+    Two cards with the same digest draw the same pixels, so a chart on disk under this
+    digest is reused instead of redrawn (issue 9: add a year, redraw only what changed)."""
+    payload = {
+        "code": _code_version(),
+        "lang": lang,
+        "words": TEXT[lang],
+        "span": card.span,
+        "breaks": card.breaks,
+        "points": [(p.year, p.value, p.qualifier, p.status, p.ci_low, p.ci_high, p.inferred) for p in card.points],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def chart_name(card: Card, lang: str) -> str:
+    """File name of the card's chart, addressed by content: a changed series gets a new
+    name, so neither this run nor a browser's cache can show an old picture under it."""
+    return f"{card.key}-{chart_digest(card, lang)[:16]}.png"
 
 
 # --- charts --------------------------------------------------------------------------
