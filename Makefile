@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck pytest clean browser duckdb1x bench-overhead bench-respondents bench-check bench serve
+.PHONY: help setup run test lint typecheck pytest clean browser duckdb1x bench-overhead bench-respondents bench-check bench-report bench serve
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,7 +74,10 @@ bench-overhead: setup ## Benchmark: no-op ingest (warm background server) agains
 bench-check: setup ## Benchmark: itip check of a small file against importing pandas and duckdb (prints figures)
 	$(BIN)/python bench/check.py
 
-bench: bench-check bench-overhead ## The quick benchmarks (bench-respondents is separate: slow)
+bench-report: setup ## Benchmark: report rebuild cold, with nothing changed, and after one new release (prints figures)
+	$(BIN)/python bench/report.py
+
+bench: bench-check bench-overhead bench-report ## The quick benchmarks (bench-respondents is separate: slow)
 
 bench-respondents: setup ## Benchmark: 1,000,000 respondents through the flow vs bare DuckDB (slow, prints figures)
 	$(BIN)/python bench/respondents.py
