@@ -694,6 +694,10 @@ def run_query(path: Path | Lake, sql: str, as_of: str | None = None) -> tuple[li
     else:
         opened = open_warehouse(path, read_only=True)
     with opened as wh:
+        if not isinstance(path, Path):
+            from itip.lake import refuse_writes
+
+            refuse_writes(wh.con, sql)  # the data path is reachable: no COPY TO into it
         try:
             cursor = wh.con.execute(sql)
         except duckdb.Error as exc:

@@ -208,6 +208,31 @@ def connect(lake: Lake, *, read_only: bool, as_of: str | None = None) -> duckdb.
     return con
 
 
+#: Statement types an analyst may run on a read-only lake. Its Parquet files must stay
+#: readable, so the file lockdown allows the lake's data path, and DuckDB's allowed
+#: directories are for writing as well as reading: COPY ... TO, EXPORT DATABASE or ATTACH
+#: of a new file there would write beside (or over) the lake's own files. Those are refused
+#: by statement type before anything runs; only queries pass.
+READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL", "RELATION"})
+
+
+def refuse_writes(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Raise ItipError unless every statement of `sql` only reads (see READ_STATEMENTS)."""
+    import duckdb
+
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise ItipError(f"query failed: {str(exc).strip()}") from None
+    for statement in statements:
+        kind = statement.type.name
+        if kind not in READ_STATEMENTS:
+            raise ItipError(
+                f"query failed: {kind} statements are not allowed on a read-only lake (queries only: SELECT, "
+                "EXPLAIN, DESCRIBE, SHOW, SUMMARIZE)"
+            )
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

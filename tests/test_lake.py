@@ -20,6 +20,7 @@ from flows.ingest import ingest
 from itip.cli import app
 from itip.db import open_warehouse, run_query
 from itip.lake import Lake, snapshots
+from itip.problems import ItipError
 from tests.conftest import REPO, write
 from tests.postgres import Server, postgres_server
 
@@ -99,10 +100,27 @@ def test_as_of_reads_an_older_snapshot(raw_copy: Path, tmp_path: Path) -> None:
 def test_lake_sql_cannot_reach_other_files_or_write(raw_copy: Path, tmp_path: Path) -> None:
     lake = file_lake(tmp_path)
     ingest(raw_dir=raw_copy, warehouse=lake)
-    for sql in ("SELECT * FROM read_csv('/etc/passwd')", "DELETE FROM releases", "SET enable_external_access = true"):
-        with pytest.raises(Exception, match="query failed"):
+    data = Path(lake.data_path or "")
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    parquet = next(p for p in data.rglob("*.parquet"))
+    for sql in (
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "DELETE FROM releases",
+        "SET enable_external_access = true",
+        # The data path must stay readable for the lake's own files; nothing may be written there.
+        f"COPY (SELECT 1 AS x) TO '{data}/extra.parquet'",
+        f"COPY (SELECT * FROM releases LIMIT 0) TO '{parquet}' (FORMAT parquet)",
+        f"ATTACH '{data}/side.duckdb' AS side",
+        f"EXPORT DATABASE '{data}/dump'",
+        f"SELECT 1; COPY (SELECT 1) TO '{data}/second.csv'",
+        "CREATE TABLE memory.main.t AS SELECT 1",
+    ):
+        with pytest.raises(ItipError, match="query failed"):
             run_query(lake, sql)
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
     assert run_query(lake, "SELECT count(*) > 0 FROM estimates")[1] == [(True,)]
+    for sql in ("DESCRIBE trend", "SHOW TABLES", "SUMMARIZE releases", "EXPLAIN SELECT * FROM trend"):
+        assert run_query(lake, sql)[1], sql
 
 
 def test_lake_init_migrates_every_release_and_rejection(raw_copy: Path, tmp_path: Path) -> None:
