@@ -180,6 +180,10 @@ def connect(lake: Lake, *, read_only: bool, as_of: str | None = None) -> duckdb.
             con.execute(f"LOAD {_literal(str(extension_file('postgres_scanner')))}")
         elif lake.kind == "sqlite":
             con.execute(f"LOAD {_literal(str(extension_file('sqlite_scanner')))}")
+        if "://" in (lake.data_path or ""):
+            # s3://, gs://, https://: DuckDB reaches object stores through httpfs (credentials as
+            # DuckDB secrets or the usual AWS_* variables; see docs/scaling.md).
+            con.execute(f"LOAD {_literal(str(extension_file('httpfs')))}")
         options = []
         if lake.data_path and not read_only:
             options.append(f"DATA_PATH {_literal(lake.data_path)}")

@@ -67,6 +67,19 @@ def test_bundled_data_gives_the_same_trend_on_a_lake(raw_copy: Path, tmp_path: P
     assert {o.status for o in again} == {"unchanged"}
 
 
+def test_a_sqlite_catalog_holds_the_same_warehouse(tmp_path: Path) -> None:
+    """`ducklake:sqlite:...`: the catalog in a SQLite file (extension from its wheel, no download)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy2(REPO / "raw" / "itip_2021.csv", raw / "itip_2021.csv")  # one file: SQLite catalogs are slow
+    lake = Lake("sqlite:" + str(tmp_path / "meta.sqlite"), str(tmp_path / "lake-data") + "/")
+    outcomes = ingest(raw_dir=raw, warehouse="ducklake:" + lake.catalog, lake_data=lake.data_path)
+    assert [o.status for o in outcomes] == ["loaded"]
+    assert (tmp_path / "meta.sqlite").read_bytes().startswith(b"SQLite format 3")
+    assert rows(lake, "SELECT DISTINCT year FROM trend ORDER BY year") == [(2021,)]
+    assert rows(lake, "SELECT count(*) FROM releases") == [(1,)]
+
+
 def test_as_of_reads_an_older_snapshot(raw_copy: Path, tmp_path: Path) -> None:
     lake = file_lake(tmp_path)
     first = tmp_path / "first"
