@@ -64,7 +64,7 @@ duckdb1x: $(DUCKDB1X)/bin/python ## Install the newest DuckDB 1.x into .tools/du
 PYTEST_WORKERS ?= 2
 
 pytest: setup browser duckdb1x ## The test suite only (in parallel: PYTEST_WORKERS, default 2)
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=20
 
 test: lint typecheck pytest ## Lint, type check and the test suite
 

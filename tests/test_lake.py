@@ -236,10 +236,17 @@ def test_two_writers_two_readers_and_a_killed_writer_on_postgres(
 
     killed = writer(ITIP_FAILPOINT="after_estimates_insert:2")
     writers = [writer(), writer()]
-    outputs = [w.communicate(timeout=400) for w in writers]
-    killed.wait(timeout=400)
-    stop.touch()
-    reports = [r.communicate(timeout=120)[0].split() for r in readers]
+    try:
+        outputs = [w.communicate(timeout=400) for w in writers]
+        killed.wait(timeout=400)
+        stop.touch()
+        reports = [r.communicate(timeout=120)[0].split() for r in readers]
+    finally:  # a timeout must not leave writers or readers running behind the test
+        stop.touch()
+        for process in [*readers, *writers, killed]:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
     assert killed.returncode == -9
     for w, (out, err) in zip(writers, outputs, strict=True):
