@@ -106,7 +106,8 @@ def suppress(frame: pd.DataFrame, rels: list[Relation], min_cell_n: int, min_cel
     for key, group in out.groupby(UNIT, sort=False):
         unit = tuple(key)
         survey = str(unit[1])
-        n = {str(seg): float(v) for seg, v in group.groupby("segment")["n"].max().items()}
+        # a cell stored suppressed has no n any more: it is hidden already, so it counts as 0
+        n = {str(seg): 0.0 if pd.isna(v) else float(v) for seg, v in group.groupby("segment")["n"].max().items()}
         start = {seg for seg in n if (*unit, seg) in first}
         if not start:
             continue

@@ -264,8 +264,21 @@ def open_lake(lake: Lake, read_only: bool = False, as_of: str | None = None) -> 
         else:
             retry_conflicts(warehouse.ensure_schema, lake)
         yield warehouse
+        if warehouse.rewrite_needed:
+            forget_history(con)
     finally:
         con.close()
+
+
+def forget_history(con: duckdb.DuckDBPyConnection) -> None:
+    """Expire every snapshot but the newest and delete the files only they used.
+
+    Called after stored values were suppressed (tighter disclosure rules, or a lake migrated
+    from a warehouse older than disclosure control): DuckLake keeps every snapshot, so
+    `itip sql --as-of` would otherwise still read the values the rules now hide. Suppression
+    outranks time travel; the snapshots before this one are gone (docs/scaling.md)."""
+    con.execute("CALL ducklake_expire_snapshots(?, older_than => now())", [ALIAS])
+    con.execute("CALL ducklake_cleanup_old_files(?, cleanup_all => true)", [ALIAS])
 
 
 def is_conflict(exc: BaseException) -> bool:

@@ -13,7 +13,9 @@ import pytest
 
 from flows.ingest import ingest
 from itip import ingest as lib
+from itip.db import open_warehouse, run_query
 from itip.disclosure import Relation, relations, secondary, suppress
+from itip.lake import Lake, snapshots
 from tests.conftest import write
 
 ORG = [
@@ -89,6 +91,24 @@ def test_one_hidden_child_takes_its_smallest_sibling_with_it() -> None:
     assert hidden[["value", "n", "n_effective", "ci_low", "ci_high"]].isna().all().all()
     shown = result[result["value_status"] == "estimated"]
     assert shown[["value", "n", "n_effective"]].notna().all().all()
+
+
+def test_suppressing_again_under_new_rules_keeps_cells_stored_suppressed_without_their_n() -> None:
+    """A warehouse suppressed before holds hidden cells with n emptied; when the rules change
+    (a stricter threshold) the stored estimates are suppressed again, and those cells stay hidden."""
+    cells = {
+        "all": (100, 50.0),
+        "state": (40, 40.0),
+        "municipalities": (60, 56.0),
+        "municipality_small": (5, 60.0),
+        "municipality_medium": (20, 55.0),
+        "municipality_large": (35, 56.0),
+    }
+    stored = suppress(frame(cells), ORG, 10, 20)
+    assert stored.loc[stored["value_status"] == "suppressed", "n"].isna().all()
+    again = suppress(stored, ORG, 25, 25)
+    assert hidden_segments(again) >= hidden_segments(stored) | {"municipality_medium"}
+    assert derivable(hidden_segments(again), set(cells), ORG) == set()
 
 
 def test_nested_hierarchies_are_closed_until_nothing_is_derivable() -> None:
@@ -370,3 +390,61 @@ def test_a_warehouse_from_before_disclosure_control_loses_its_small_cells_when_o
         ).fetchone()
         assert comment is not None and "Answer base" in str(comment[0])
     assert not list(tmp_path.glob("itip.duckdb.next*"))  # no working copy left behind
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_on_a_lake_no_older_snapshot_keeps_a_value_the_rules_now_hide(tmp_path: Path) -> None:
+    """DuckLake keeps every snapshot for time travel. A lake whose stored values were written
+    under looser rules (here: the true values written back into the suppressed cells, the
+    disclosure mark removed, as in a lake from before disclosure control) must, once the rules
+    are applied again, keep those values in no snapshot that `--as-of` can read and in no
+    Parquet file of its data path."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    text, people = synthetic_file()
+    write(raw, "itip_2024_respondents.csv", text)
+    lake = Lake(str(tmp_path / "meta.ducklake"), str(tmp_path / "lake-data") + "/")
+    assert [o.status for o in ingest(raw_dir=raw, warehouse=lake)] == [lib.LOADED]
+    truth, counts = true_values(people), true_counts(people)
+    with open_warehouse(lake) as wh:
+        hidden = wh.con.execute(
+            "SELECT source_row, survey, segment, answer FROM estimates WHERE value_status = 'suppressed'"
+        ).fetchall()
+        assert len(hidden) >= 6
+        old = pd.DataFrame.from_records(
+            [
+                {
+                    "source_row": row,
+                    "value": truth[f"{survey}/{segment}"][ANSWER_INDEX[answer]],
+                    "n": counts[f"{survey}/{segment}"],
+                }
+                for row, survey, segment, answer in hidden
+            ]
+        )
+        wh.con.register("old", old)
+        wh.con.execute(
+            "UPDATE estimates SET value = old.value, n = old.n, value_status = 'estimated' FROM old "
+            "WHERE estimates.source_row = old.source_row"
+        )
+        wh.con.execute("DELETE FROM meta WHERE key = 'disclosure_rules'")
+    secret = list(old["value"])
+    leaky = max(snapshots(lake))[0]
+    assert any(abs(s - v) < 1e-9 for s in secret for (v,) in run_query(lake, "SELECT value FROM estimates")[1] if v)
+
+    assert [o.status for o in ingest(raw_dir=raw, warehouse=lake)] == [lib.UNCHANGED]
+
+    remaining = [snapshot for snapshot, _ in snapshots(lake)]
+    assert leaky not in remaining
+    for snapshot in remaining:
+        values = [v for (v,) in run_query(lake, "SELECT value FROM estimates", as_of=str(snapshot))[1] if v]
+        assert not any(abs(s - v) < 1e-9 for s in secret for v in values), snapshot
+    with duckdb.connect() as con:
+        files = [str(p) for p in (tmp_path / "lake-data").rglob("*.parquet")]
+        stored = [
+            v
+            for f in files
+            for row in con.execute("SELECT * FROM read_parquet(?)", [f]).fetchall()
+            for v in row
+            if isinstance(v, float)
+        ]
+    assert stored and not any(abs(s - v) < 1e-9 for s in secret for v in stored)
