@@ -144,6 +144,12 @@ def write_xlsx(frames: dict[str, pd.DataFrame], listing: pd.DataFrame, path: Pat
     book.save(path)
 
 
+def _rows(con: duckdb.DuckDBPyConnection, name: str) -> duckdb.DuckDBPyRelation:
+    """A table or view in a stable row order (every column, left to right): the same
+    warehouse gives byte-identical files, so a diff of two exports shows only what changed."""
+    return con.table(name).order("ALL")
+
+
 def export(warehouse: Path, out: Path, fmt: str, plain_csv: bool = False) -> list[Path]:
     """Write every contract table and view of `warehouse` into the folder `out`; the written files.
 
@@ -160,20 +166,20 @@ def export(warehouse: Path, out: Path, fmt: str, plain_csv: bool = False) -> lis
         if fmt == "parquet":
             for obj in objects:
                 target = out / f"{obj.name}.parquet"
-                con.table(obj.name).write_parquet(str(target))
+                _rows(con, obj.name).write_parquet(str(target))
                 written.append(target)
             target = out / f"{COLUMNS_NAME}.parquet"
             con.from_df(listing).write_parquet(str(target))
             written.append(target)
         elif fmt == "csv":
             writer = write_plain_csv if plain_csv else write_excel_csv
-            for name, frame in [(o.name, con.table(o.name).df()) for o in objects] + [(COLUMNS_NAME, listing)]:
+            for name, frame in [(o.name, _rows(con, o.name).df()) for o in objects] + [(COLUMNS_NAME, listing)]:
                 target = out / f"{name}.csv"
                 writer(frame, target)
                 written.append(target)
         else:
             target = out / "itip.xlsx"
-            write_xlsx({o.name: con.table(o.name).df() for o in objects}, listing, target)
+            write_xlsx({o.name: _rows(con, o.name).df() for o in objects}, listing, target)
             written.append(target)
         return written
     finally:
@@ -225,7 +231,7 @@ def write_report_downloads(warehouse: Path, report_dir: Path) -> list[Path]:
             if name in names:
                 target = folder / f"{name}.csv"
                 tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-                write_excel_csv(con.table(name).df(), tmp)
+                write_excel_csv(_rows(con, name).df(), tmp)
                 os.replace(tmp, target)
                 written.append(target)
         return written

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from flows.ingest import ingest
 from itip.cli import app
 from itip.db import open_warehouse
-from itip.export import parquet_snapshot_dir
+from itip.export import export, parquet_snapshot_dir
 from tests.conftest import REPO, write
 
 runner = CliRunner()
@@ -105,6 +105,17 @@ def test_parquet_snapshot_has_every_table_and_view(warehouse: Path) -> None:
             [str(snapshot / "_columns.parquet")],
         ).fetchone()
     assert described is not None and described[0].startswith("Percent")
+
+
+def test_exports_list_rows_in_a_stable_order(warehouse: Path, tmp_path: Path) -> None:
+    """Every exported table and view in the order of its columns, left to right: the same
+    warehouse gives the same files, so a diff of two exports shows only what changed."""
+    written = export(warehouse, tmp_path / "p", "parquet")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for name in ("trend", "latest", "estimates", "releases"):
+            path = next(p for p in written if p.stem == name)
+            in_file = con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+            assert in_file == con.table(name).order("ALL").fetchall(), name
 
 
 def test_an_ingest_that_changes_nothing_leaves_the_snapshot_alone(tmp_path: Path, prefect_harness: None) -> None:
