@@ -99,7 +99,7 @@ def main() -> None:
             "PREFECT_LOGGING_LEVEL": "WARNING",
             "DO_NOT_TRACK": "1",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "ITIP_ID_KEY": "benchmark key",
+            "ITIP_ID_KEY": "benchmark key, not a secret",
         }
         one, hist, small = tmp / "one", tmp / "hist", tmp / "small"
         print(f"writing synthetic files: 1 + {args.years} years at {n:,}, {args.years} years at 1,000 ...", flush=True)

@@ -98,9 +98,11 @@ def ingest(
     except ItipError as exc:
         raise _fail(str(exc)) from None
     from flows.ingest import ingest as ingest_flow
+    from itip.privacy import check_key
     from itip.progress import Reporter
 
     try:
+        check_key(_where(warehouse, lake_data))  # a bad pseudonymisation key: one line before the run
         with Reporter():
             outcomes = ingest_flow(raw_dir=raw_dir, warehouse=_where(warehouse, lake_data))
     except ItipError as exc:
@@ -232,7 +234,11 @@ def _check_respondents(path: Path, codebook: object) -> bool:
 
     match = RESPONDENT_NAME.fullmatch(path.name)
     assert match is not None
-    result = check_respondents(path, codebook, int(match["year"]), load_key(_where(None)))  # type: ignore[arg-type]
+    try:
+        key = load_key(_where(None))
+    except ItipError as exc:
+        raise _fail(str(exc)) from None
+    result = check_respondents(path, codebook, int(match["year"]), key)  # type: ignore[arg-type]
     ok_line = f"{path.name}: ok, {result.respondents} respondents, {len(result.estimates)} estimates"
     return _print_check(result.warnings, result.problems, ok_line)
 

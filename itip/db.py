@@ -57,7 +57,7 @@ _REJECTION_RENAMES = (("row", "source_row"), ("column", "source_column"), ("chec
 
 #: Estimate columns only some kinds of release have (respondent-level: n_effective;
 #: published: the file's inferred and preferred marks).
-OPTIONAL_ESTIMATE_COLUMNS = ("n_effective", "se", "design_effect", "inferred", "preferred", "base")
+OPTIONAL_ESTIMATE_COLUMNS = ("n_effective", "se", "design_effect", "df", "inferred", "preferred", "base")
 
 
 #: meta key holding the disclosure rules (thresholds and segment nesting) the stored respondent-level
@@ -74,7 +74,7 @@ def disclosure_rules(codebook: Codebook) -> str:
     from itip.disclosure import relations
 
     rels = sorted((r.survey, r.parent, r.children) for r in relations(spec))
-    text = repr((spec.min_cell_n, spec.min_cell_n_extreme, rels))
+    text = repr((spec.min_cell_n, spec.min_cell_n_extreme, rels, ("min_effective_n", spec.min_effective_n)))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -444,7 +444,7 @@ class Warehouse:
         rels = disclosure.relations(spec)
         empty: list[pd.DataFrame] = []
         for _, release in stored.groupby("release_id", sort=False):
-            out = disclosure.suppress(release, rels, spec.min_cell_n, spec.min_cell_n_extreme)
+            out = disclosure.suppress(release, rels, spec.min_cell_n, spec.min_cell_n_extreme, spec.min_effective_n)
             hide = (out["value_status"] == disclosure.SUPPRESSED) & (
                 (release["value_status"] != disclosure.SUPPRESSED) | release[hidden].notna().any(axis=1)
             )
@@ -497,7 +497,8 @@ class Warehouse:
         current = self.con.execute(
             "SELECT release_id, source_row, indicator, survey, segment, answer, year, "
             "CASE WHEN suppressed THEN NULL ELSE value END AS value, coalesce(n_effective, n) AS n, "
-            "qualifier, base, CASE WHEN suppressed THEN NULL ELSE se END AS se, kind FROM current_estimates"
+            "qualifier, base, CASE WHEN suppressed THEN NULL ELSE se END AS se, "
+            "CASE WHEN suppressed THEN NULL ELSE df END AS df, kind FROM current_estimates"
         ).df()
         known = current[current["indicator"].isin(list(codebook.indicators))]
         changes = compute_changes(known, codebook.all_breaks())

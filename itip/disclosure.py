@@ -1,8 +1,10 @@
 """Disclosure control of respondent-level estimates, applied before anything is stored.
 
 Follows Statistics Norway's (SSB) practice for tables: *primary* suppression of cells
-that are too small to publish, then *secondary* (complementary) suppression so that no
-hidden cell can be worked out from shown totals and siblings. A suppressed cell keeps
+that are too small to publish (too few answers, a 0 or 100 % share of a small group, or
+weights so concentrated that a few respondents decide the share: Kish's effective n),
+then *secondary* (complementary) suppression so that no hidden cell can be worked out
+from shown totals and siblings. A suppressed cell keeps
 its row (so the grid stays complete and the report can show SSB's `:`), but its value,
 n, effective n and interval are dropped here, so the warehouse file never holds them.
 
@@ -28,7 +30,7 @@ import pandas as pd
 from itip.respondent_spec import RespondentSpec
 
 #: Columns emptied in a suppressed cell: everything that would let the value be derived.
-HIDDEN_COLUMNS = ("value", "n", "n_effective", "ci_low", "ci_high", "se", "design_effect")
+HIDDEN_COLUMNS = ("value", "n", "n_effective", "ci_low", "ci_high", "se", "design_effect", "df")
 SUPPRESSED = "suppressed"
 UNIT = ["year", "survey", "indicator"]
 
@@ -51,14 +53,39 @@ def relations(spec: RespondentSpec) -> list[Relation]:
     return out
 
 
-def primary(frame: pd.DataFrame, min_cell_n: int, min_cell_n_extreme: int) -> set[tuple[object, ...]]:
-    """(year, survey, indicator, segment) of cells too small to show on their own."""
+def primary(
+    frame: pd.DataFrame, min_cell_n: int, min_cell_n_extreme: int, min_effective_n: int | None = None
+) -> set[tuple[object, ...]]:
+    """(year, survey, indicator, segment) of cells too small to show on their own: fewer than
+    `min_cell_n` answers; a share of 0 or 100 % in fewer than `min_cell_n_extreme`; or a Kish
+    effective n below `min_effective_n` (default `min_cell_n`): a cell where one respondent, or
+    a few, carry most of the weight publishes their answers whatever its n (see `dominated`)."""
     n = frame["n"].astype(float)
     value = frame["value"].astype(float)
     extreme = (np.isclose(value, 0.0, atol=1e-9) | np.isclose(value, 100.0, atol=1e-9)) & (n < min_cell_n_extreme)
     small = (n < min_cell_n) | extreme
+    if "n_effective" in frame.columns:
+        small |= dominated(frame["n_effective"], min_cell_n if min_effective_n is None else min_effective_n)
     keys = frame.loc[small, [*UNIT, "segment"]]
     return {tuple(k) for k in keys.itertuples(index=False, name=None)}
+
+
+def dominated(n_effective: pd.Series, threshold: int) -> pd.Series:
+    """Cells whose weights are concentrated on a few respondents: Kish's effective n,
+    (Σw)² / Σw², below `threshold`.
+
+    Why Kish's n and not a separate (n, k) dominance rule (Hundepool et al. 2012, ch. 4): with
+    s_i the weight shares of a cell, n_eff = 1 / Σ s_i², and if the k largest hold a share S,
+    Σ s_i² ≥ S²/k, so n_eff ≤ k / S². A cell passes only if, for every k at once, its k heaviest
+    respondents hold at most √(k / threshold) of the weight: at 10, one respondent at most
+    31.6 %, two 44.7 %, three 54.8 %. That is every (k, √(k/T)) dominance rule in one number the
+    warehouse already stores, and it ties the rule to the existing one: a cell must carry the
+    information of at least `threshold` equally weighted answers. A respondent with more than
+    half a cell's weight decides which answer is the largest, so a 10-person cell with one such
+    respondent publishes that person's answer (issue 14); it is hidden here. Stored cells with
+    no effective n (none in practice) are not judged by this rule."""
+    values = pd.to_numeric(n_effective, errors="coerce").astype(float)
+    return values.notna() & (values < threshold)
 
 
 def secondary(hidden: set[str], n: dict[str, float], rels: Iterable[Relation]) -> set[str]:
@@ -88,7 +115,13 @@ def secondary(hidden: set[str], n: dict[str, float], rels: Iterable[Relation]) -
     return hidden
 
 
-def suppress(frame: pd.DataFrame, rels: list[Relation], min_cell_n: int, min_cell_n_extreme: int) -> pd.DataFrame:
+def suppress(
+    frame: pd.DataFrame,
+    rels: list[Relation],
+    min_cell_n: int,
+    min_cell_n_extreme: int,
+    min_effective_n: int | None = None,
+) -> pd.DataFrame:
     """The estimates with primary and secondary suppression applied.
 
     `frame` has year, survey, indicator, segment, answer, value (percent), n,
@@ -98,7 +131,7 @@ def suppress(frame: pd.DataFrame, rels: list[Relation], min_cell_n: int, min_cel
     out = frame.copy()
     if out.empty:
         return out
-    first = primary(out, min_cell_n, min_cell_n_extreme)
+    first = primary(out, min_cell_n, min_cell_n_extreme, min_effective_n)
     # cells stored suppressed already (a warehouse suppressed again under new rules) count as hidden
     done_before = out.loc[out["value_status"] == SUPPRESSED, [*UNIT, "segment"]]
     first |= {tuple(k) for k in done_before.itertuples(index=False, name=None)}
@@ -120,7 +153,7 @@ def suppress(frame: pd.DataFrame, rels: list[Relation], min_cell_n: int, min_cel
     for column in HIDDEN_COLUMNS:
         if column not in out.columns:
             continue
-        if column == "n":
+        if column in ("n", "df"):
             out[column] = out[column].astype("Int64")
             out.loc[mask, column] = pd.NA
         else:
@@ -132,4 +165,4 @@ def suppress(frame: pd.DataFrame, rels: list[Relation], min_cell_n: int, min_cel
 
 def apply(frame: pd.DataFrame, spec: RespondentSpec) -> pd.DataFrame:
     """Suppression as the codebook's `respondents` section sets it."""
-    return suppress(frame, relations(spec), spec.min_cell_n, spec.min_cell_n_extreme)
+    return suppress(frame, relations(spec), spec.min_cell_n, spec.min_cell_n_extreme, spec.min_effective_n)

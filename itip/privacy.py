@@ -8,6 +8,12 @@ data owner can find the respondent in their own file.
 The key comes from `ITIP_ID_KEY` (any text), else from a key file: `ITIP_ID_KEY_FILE`,
 else `itip-id.key` beside the warehouse. A missing key file is generated (32
 random bytes, hex, mode 0600); `*.key` is git-ignored.
+
+A key that would make the hashes recomputable is refused with one line, never
+used: an empty or whitespace-only key file (left by a failed copy or `touch`:
+HMAC with an empty key is a public function of the id), one shorter than
+MIN_KEY_BYTES, or one of fewer than MIN_DISTINCT_BYTES distinct bytes (`0000…`).
+The same holds for `ITIP_ID_KEY`. A key file that cannot be read is refused too.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from itip.problems import ItipError
+
 if TYPE_CHECKING:
     from itip.lake import Lake
 
@@ -27,6 +35,11 @@ KEY_FILE_ENV = "ITIP_ID_KEY_FILE"
 KEY_FILE_NAME = "itip-id.key"
 #: Hex characters of the HMAC kept: 64 bits, plenty to tell respondents of one file apart.
 PSEUDONYM_CHARS = 16
+#: Shortest key accepted: 128 bits, the security level of HMAC-SHA256 with a random key of
+#: that length (NIST SP 800-107r1 asks for a key of at least the security strength wanted).
+MIN_KEY_BYTES = 16
+#: A key of fewer distinct bytes (`0000000000000000`, `aaaa…`) is no random key.
+MIN_DISTINCT_BYTES = 8
 
 
 def key_file(warehouse: Path | Lake) -> Path:
@@ -38,14 +51,40 @@ def load_key(warehouse: Path | Lake) -> bytes:
     """The pseudonymisation key: from the environment, else the key file (generated if missing)."""
     env = os.environ.get(KEY_ENV)
     if env:
-        return env.encode("utf-8")
+        return _checked(env.encode("utf-8"), KEY_ENV)
     path = key_file(warehouse)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(secrets.token_hex(32) + "\n")
-    return path.read_text(encoding="ascii").strip().encode("ascii")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ItipError(f"{path}: cannot read the pseudonymisation key file: {exc.strerror or exc}") from None
+    # bytes, not text: a binary key (32 random bytes) is as good as the generated hex one
+    return _checked(data.strip(), f"key file {path}")
+
+
+def check_key(warehouse: Path | Lake) -> None:
+    """Refuse a bad key before a run starts (one line, no traceback from inside a flow);
+    a missing key file is fine here: `load_key` generates it when a file needs it."""
+    env = os.environ.get(KEY_ENV)
+    path = key_file(warehouse)
+    if env or path.exists() or path.is_symlink():
+        load_key(warehouse)
+
+
+def _checked(key: bytes, where: str) -> bytes:
+    """The key, or one line saying why it cannot be one (see the module docstring)."""
+    fix = "put at least 32 random bytes in it (e.g. the output of: openssl rand -hex 32)"
+    if not key.strip():
+        raise ItipError(f"{where} is empty (or only whitespace): ids hashed with it could be recomputed; {fix}")
+    if len(key) < MIN_KEY_BYTES:
+        raise ItipError(f"{where} is {len(key)} bytes, shorter than the {MIN_KEY_BYTES} a key needs; {fix}")
+    if len(set(key)) < MIN_DISTINCT_BYTES:
+        raise ItipError(f"{where} has only {len(set(key))} distinct bytes: not a random key; {fix}")
+    return key
 
 
 def pseudonym(respondent_id: str, key: bytes) -> str:

@@ -30,6 +30,8 @@ DEFAULT_MIN_CELL_N = 10
 #: Groups below this many respondents do not show a share of exactly 0 % or 100 %: it would tell
 #: every member's answer (group disclosure). See itip.disclosure and docs/respondents.md.
 DEFAULT_MIN_CELL_N_EXTREME = 20
+#: The codebook's disclosure thresholds: each a whole number of respondents, at least 1.
+THRESHOLDS = ("min_cell_n", "min_cell_n_extreme", "min_cell_n_effective")
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,14 @@ class RespondentSpec:
     questions: dict[str, Question]
     min_cell_n_extreme: int = DEFAULT_MIN_CELL_N_EXTREME
     design: Design = Design()
+    #: Cells whose Kish effective n is below this are suppressed (a few respondents carry the
+    #: weight); None = the same as min_cell_n (see `min_effective_n`).
+    min_cell_n_effective: int | None = None
+
+    @property
+    def min_effective_n(self) -> int:
+        """The effective-n threshold in force: declared, else min_cell_n."""
+        return self.min_cell_n if self.min_cell_n_effective is None else self.min_cell_n_effective
 
     def survey_lookup(self) -> dict[str, str]:
         table = dict(self.survey_codes)
@@ -168,6 +178,19 @@ def _codes(values: object, where: str) -> tuple[int, ...]:
     if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
         raise ItipError(f"{where}: expected a list of whole-number codes")
     return tuple(values)
+
+
+def _threshold(data: dict[str, Any], key: str, default: int | None, where: str) -> int | None:
+    """A disclosure threshold of the codebook: a whole number of respondents, at least 1.
+    0 or less would publish every cell, a fraction or text is a typing error: all refused here,
+    naming the field, rather than accepted or failing later (bool is refused although YAML's
+    `true` is an int in Python)."""
+    if key not in data:
+        return default
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ItipError(f"{where}.{key}: {value!r} is not a whole number of respondents of at least 1")
+    return value
 
 
 def _design(entry: object, where: str) -> Design:
@@ -294,8 +317,11 @@ def parse_respondent_spec(
         survey_column=_name(cols.get("survey", "survey"), where),
         weight_column=_name(cols.get("weight", "weight"), where),
         synthetic_column=_name(cols.get("synthetic", "synthetic"), where),
-        min_cell_n=int(data.get("min_cell_n", DEFAULT_MIN_CELL_N)),
-        min_cell_n_extreme=int(data.get("min_cell_n_extreme", DEFAULT_MIN_CELL_N_EXTREME)),
+        min_cell_n=int(_threshold(data, "min_cell_n", DEFAULT_MIN_CELL_N, where) or DEFAULT_MIN_CELL_N),
+        min_cell_n_extreme=int(
+            _threshold(data, "min_cell_n_extreme", DEFAULT_MIN_CELL_N_EXTREME, where) or DEFAULT_MIN_CELL_N_EXTREME
+        ),
+        min_cell_n_effective=_threshold(data, "min_cell_n_effective", None, where),
         survey_codes=survey_codes,
         segments=tuple(seg_vars),
         checked=tuple(checked),

@@ -574,12 +574,15 @@ def _estimates(
     n = frame["n"].to_numpy(float)
     # R survey's degf of a domain: its PSUs - its strata; at least 1 (a domain in one PSU still
     # has a variance from its stratum, and t with 1 df keeps its interval honestly wide)
-    low, high = korn_graubard_many(share, var, n, np.maximum(frame.pop("df").to_numpy(float), 1.0))
+    df = np.maximum(frame.pop("df").to_numpy(float), 1.0)
+    low, high = korn_graubard_many(share, var, n, df)
     srs = share * (1 - share) / n
     frame["value"] = share * 100
     frame["ci_low"] = low * 100
     frame["ci_high"] = high * 100
     frame["se"] = np.sqrt(var) * 100
+    # stored so the test of change refers to Student's t on the same df (itip.stats.change_df)
+    frame["df"] = pd.array(np.rint(df).astype("int64"), dtype="Int64")
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["design_effect"] = np.where(srs > 0, var / np.where(srs > 0, srs, 1.0), np.nan)
     frame.insert(0, "source_row", np.arange(1, len(frame) + 1))

@@ -158,6 +158,12 @@ class RespondentEstimate(pa.DataFrameModel):
         description="Design-based standard error of value (Taylor linearisation with strata, PSUs and finite "
         "population correction), percentage points; NULL if suppressed.",
     )
+    df: Series[pd.Int64Dtype] = pa.Field(
+        ge=1,
+        nullable=True,
+        description="Design degrees of freedom of the estimate: the domain's PSUs minus its strata (R survey's "
+        "degf), at least 1; the interval and the test of change use Student's t on it. NULL if suppressed.",
+    )
     design_effect: Series[float] = pa.Field(
         ge=0,
         nullable=True,

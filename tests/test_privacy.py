@@ -76,7 +76,7 @@ def test_ids_are_keyed_hashes_and_the_key_file_is_private(tmp_path: Path, monkey
 def test_a_repeated_id_is_reported_by_its_keyed_hash_never_in_clear(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(KEY_ENV, "test key")
+    monkeypatch.setenv(KEY_ENV, "a test key, not a secret")
     raw = tmp_path / "raw"
     raw.mkdir()
     write(
@@ -87,5 +87,5 @@ def test_a_repeated_id_is_reported_by_its_keyed_hash_never_in_clear(
     [outcome] = ingest(raw_dir=raw, warehouse=tmp_path / "itip.duckdb")
     assert outcome.status == lib.REJECTED
     values = {p.value for p in outcome.problems if p.check == "id_duplicate"}
-    assert values == {pseudonym("R2024-000042", b"test key")}
+    assert values == {pseudonym("R2024-000042", b"a test key, not a secret")}
     assert b"R2024-000042" not in (tmp_path / "itip.duckdb").read_bytes()

@@ -81,8 +81,9 @@ def test_equal_weights_give_the_unweighted_share_and_n_eff_equal_to_n(tmp_path: 
 def test_hand_checked_significance_of_a_change(tmp_path: Path) -> None:
     """50 % of 1,000 in 2024 and 45 % of 1,000 in 2025 (weights 1, no declared design): the
     design variances are p(1-p)/(n-1) (each respondent a PSU, n/(n-1) correction), so
-    SE = sqrt(0.25/999 + 0.2475/999) = 0.022316, z = -0.05/0.022316 = -2.2405,
-    two-sided p = 2·(1 - Φ(2.2405)) = 0.0251: a significant fall of 5 points."""
+    SE = sqrt(0.25/999 + 0.2475/999) = 0.022316, t = -0.05/0.022316 = -2.2405; each year's
+    design df is 1000 - 1 = 999 (every respondent a PSU, one stratum), so the two-sided
+    p = 2·P(T_999 > 2.2405) = 0.0253: a significant fall of 5 points."""
     raw = tmp_path / "raw"
     raw.mkdir()
     write(raw, "itip_2024_respondents.csv", citizens(2024, [(4, 1.0)] * 500 + [(2, 1.0)] * 500))
@@ -96,9 +97,13 @@ def test_hand_checked_significance_of_a_change(tmp_path: Path) -> None:
         "WHERE indicator = 'trust_personal_data_safe' AND segment = 'all' AND year = 2025",
     )
     assert (value, n, change, comparable, kind) == (pytest.approx(45.0), 1000, pytest.approx(-5.0), True, "respondents")
-    assert p == pytest.approx(0.0251, abs=5e-4)
+    assert p == pytest.approx(0.0253, abs=5e-5)
     z = -0.05 / math.sqrt(0.25 / 999 + 0.2475 / 999)
-    assert p == pytest.approx(2 * scipy_stats.norm.sf(abs(z)))
+    assert p == pytest.approx(2 * scipy_stats.t.sf(abs(z), 999))
+    [(df,)] = trend_rows(
+        wh, "SELECT df FROM trend WHERE indicator = 'trust_personal_data_safe' AND segment = 'all' AND year = 2024"
+    )
+    assert df == 999
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -205,3 +205,123 @@ def test_null_data_gets_at_most_one_false_significant_year_in_twenty() -> None:
     assert raw.mean() > 4  # the old rule: several false alarms every year
     flagged = tested.assign(hit=tested["change_significant"].astype(bool)).groupby("year")["hit"].sum()
     assert (flagged > 0).sum() <= 1
+
+
+# --- few PSUs: the t reference on design degrees of freedom (issue 8) ----------------------
+def _clustered_null_years(
+    rng: np.random.Generator, psus: int, years: int = 21, cells: int = 170, cluster_size: int = 30
+) -> tuple[pd.DataFrame, np.ndarray, list[dict[str, np.ndarray]]]:
+    """SYNTHETIC (simulated) clustered survey in which nothing changes. Two strata of 100 and
+    300 population clusters (so unequal weights and unequal stratum contributions); each year
+    `psus` clusters are drawn per stratum and `cluster_size` respondents answer in each; 170
+    yes/no questions, each with its own share (10-90 %) and a strong cluster effect (logit
+    sd 0.8). Per question and year: the weighted share, its Taylor-linearised variance (strata,
+    PSUs, no FPC: the population of clusters is large) and the design df = PSUs - strata.
+    Returns the rows compute_changes reads, the true shares, and the first year's respondents."""
+    sizes = np.array([100.0, 300.0])
+    base = rng.uniform(-1.8, 1.8, cells)
+    probs = 1 / (1 + np.exp(-(base + rng.normal(0, 0.8, (2, 200, cells)))))
+    truth = (sizes[:, None] * probs.mean(axis=1)).sum(axis=0) / sizes.sum()
+    rows, raw = [], []
+    for year in range(years):
+        y_totals, w_totals, strata = [], [], []
+        drawn: dict[str, list[np.ndarray]] = {"y": [], "w": [], "stratum": [], "psu": []}
+        for h in range(2):
+            chosen = rng.choice(probs.shape[1], psus, replace=False)
+            answers = rng.random((psus, cluster_size, cells)) < probs[h, chosen][:, None, :]
+            weight = sizes[h] / psus
+            y_totals.append(weight * answers.sum(axis=1))
+            w_totals.append(np.full((psus, 1), weight * cluster_size))
+            strata += [h] * psus
+            drawn["y"].append(answers.reshape(-1, cells))
+            drawn["w"].append(np.full(psus * cluster_size, weight))
+            drawn["stratum"].append(np.full(psus * cluster_size, h))
+            drawn["psu"].append(np.repeat(h * 1000 + chosen, cluster_size))
+        y_psu, w_psu, stratum = np.vstack(y_totals), np.vstack(w_totals), np.array(strata)
+        share = y_psu.sum(axis=0) / w_psu.sum()
+        z = (y_psu - share * w_psu) / w_psu.sum()
+        variance = sum(
+            psus / (psus - 1) * ((z[stratum == h] - z[stratum == h].mean(axis=0)) ** 2).sum(axis=0) for h in range(2)
+        )
+        raw.append({k: np.concatenate(v) for k, v in drawn.items()})
+        for c in range(cells):
+            rows.append(
+                {
+                    "release_id": 2000 + year,
+                    "source_row": c + 1,
+                    "indicator": f"i{c}",
+                    "survey": "citizens",
+                    "segment": "all",
+                    "answer": None,
+                    "year": 2000 + year,
+                    "value": share[c] * 100,
+                    "n": 2 * psus * cluster_size,
+                    "qualifier": None,
+                    "se": float(np.sqrt(variance[c])) * 100,
+                    "df": 2 * psus - 2,
+                    "kind": "respondents",
+                }
+            )
+    return pd.DataFrame(rows), truth, raw
+
+
+def _flagged_years(out: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per year: how many changes have raw p < 0.05, and how many are significant (BH q < 0.05)."""
+    tested = out[out["change_p_value"].notna()].assign(year=lambda d: d["release_id"])
+    raw = tested.assign(hit=tested["change_p_value"] < 0.05).groupby("year")["hit"].sum()
+    significant = tested.assign(hit=tested["change_significant"].astype(bool)).groupby("year")["hit"].sum()
+    return raw, significant
+
+
+@pytest.mark.parametrize("psus", [5, 20])
+def test_few_psus_null_false_significance_and_coverage(psus: int) -> None:
+    """Twenty null year pairs of a clustered design with 5 or 20 PSUs per stratum (df 8 or 38 a
+    year), 170 changes a year: with Student's t on the smaller of the two years' design df, the
+    raw rate of p < 0.05 is at most 5 % and at most one year in twenty shows any significant
+    change after Benjamini-Hochberg; the Korn-Graubard intervals on the same df cover the true
+    shares 93-97 % of the time. With 5 PSUs the normal reference (the test before df was
+    stored) is anti-conservative: false significant changes in many of the twenty years.
+    Over ten seeds (1000-1009, 200 year pairs per design) the t reference flagged 7 (5 PSUs)
+    and 5 (20 PSUs) years, the normal one 95 and 22: a single run of twenty years shows 0 or 1
+    flagged years with probability 0.74 even at an exact 5 % rate, so the seed is fixed."""
+    from itip.design import design_shares, korn_graubard_many
+
+    rng = np.random.default_rng(1000)  # the first of the ten seeds in docs/respondents.md
+    frame, truth, raw = _clustered_null_years(rng, psus)
+    # the simulation's variance is the design variance samplics computes (first year, three questions)
+    first = frame[frame["year"] == 2000]
+    for c in range(3):
+        [ref] = design_shares(raw[0]["y"][:, c], raw[0]["w"], raw[0]["stratum"], raw[0]["psu"])
+        assert first["value"].iloc[c] / 100 == pytest.approx(ref.share, abs=1e-12)
+        assert first["se"].iloc[c] / 100 == pytest.approx(ref.se, rel=1e-9)
+        assert first["df"].iloc[c] == ref.df == 2 * psus - 2
+
+    low, high = korn_graubard_many(
+        frame["value"] / 100, (frame["se"] / 100) ** 2, frame["n"], frame["df"].astype(float)
+    )
+    truths = np.tile(truth, 21)
+    coverage = float(((low <= truths) & (truths <= high)).mean())
+    assert 0.93 <= coverage <= 0.97, coverage
+
+    raw_hits, significant = _flagged_years(compute_changes(frame, []))
+    assert len(raw_hits) == 20 and (raw_hits.index == np.arange(2001, 2021)).all()
+    assert 0.02 < raw_hits.sum() / (20 * 170) <= 0.05, raw_hits.sum()
+    assert (significant > 0).sum() <= 1, significant.to_dict()
+    if psus == 5:
+        normal_hits, normal_significant = _flagged_years(compute_changes(frame.drop(columns="df"), []))
+        assert normal_hits.sum() / (20 * 170) > 0.06
+        assert (normal_significant > 0).sum() >= 5, normal_significant.to_dict()
+
+
+def test_the_change_test_uses_t_on_the_smaller_df() -> None:
+    """By hand: 50 → 44 with se 2 and 2.5 points, df 8 and 30: t = -6/√10.25 = -1.874, against
+    t_8: p = 0.0978 (the normal reference would give 0.0609). A year without df (loaded
+    before df was stored) counts as normal: the other year's df is used; neither: normal."""
+    from itip.stats import change_df, design_change_p_value
+
+    t = -6 / math.sqrt(4 + 6.25)
+    assert design_change_p_value(50, 2, 44, 2.5, 8, 30) == pytest.approx(2 * sps.t.sf(abs(t), 8), rel=1e-12)
+    assert design_change_p_value(50, 2, 44, 2.5, 8, 30) == pytest.approx(0.0978, abs=5e-4)
+    assert design_change_p_value(50, 2, 44, 2.5, None, 30) == pytest.approx(2 * sps.t.sf(abs(t), 30), rel=1e-12)
+    assert design_change_p_value(50, 2, 44, 2.5) == pytest.approx(2 * sps.norm.sf(abs(t)), rel=1e-12)
+    assert change_df(8, 30) == 8 and change_df(None, None) is None and change_df(float("nan"), 12) == 12

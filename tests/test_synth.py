@@ -88,9 +88,11 @@ def test_a_synthetic_design_flows_into_trend_with_standard_errors_and_design_eff
     through the real flow: every shown respondent-level estimate has se and design_effect; the
     near-census stratum's intervals are narrower than a simple random sample's (Wilson on n),
     the clustered citizens' design effect is above 1, and the test of change is the Wald test
-    on the two years' design-based standard errors."""
+    on the two years' design-based standard errors against Student's t with the smaller of the
+    two years' design degrees of freedom (trend.df: PSUs minus strata of the domain)."""
     import math
-    from statistics import NormalDist
+
+    from scipy import stats
 
     from itip.stats import wilson_interval
 
@@ -110,9 +112,9 @@ def test_a_synthetic_design_flows_into_trend_with_standard_errors_and_design_eff
             "change_p_value, value_status, source FROM trend WHERE kind = 'respondents'"
         ).fetchall()
         se_by_key = {
-            (r[0], r[1], r[2]): r[3]
+            (r[0], r[1], r[2]): (r[3], r[4])
             for r in con.execute(
-                "SELECT indicator, segment, year, se FROM trend WHERE kind = 'respondents' AND answer IS NULL"
+                "SELECT indicator, segment, year, se, df FROM trend WHERE kind = 'respondents' AND answer IS NULL"
             ).fetchall()
         }
         tested = con.execute(
@@ -131,6 +133,7 @@ def test_a_synthetic_design_flows_into_trend_with_standard_errors_and_design_eff
     assert clustered and sum(clustered) / len(clustered) > 1.3
     assert tested
     for indicator, segment, change, p in tested:
-        se1, se2 = se_by_key[(indicator, segment, 2024)], se_by_key[(indicator, segment, 2025)]
+        (se1, df1), (se2, df2) = se_by_key[(indicator, segment, 2024)], se_by_key[(indicator, segment, 2025)]
         z = change / math.sqrt(se1**2 + se2**2)
-        assert p == pytest.approx(2 * (1 - NormalDist().cdf(abs(z))), rel=1e-9)
+        assert df1 >= 1 and df2 >= 1
+        assert p == pytest.approx(2 * stats.t.sf(abs(z), min(df1, df2)), rel=1e-9)

@@ -14,7 +14,7 @@ COMMENT ON COLUMN changes.source_row IS 'Row of the estimate in its release file
 COMMENT ON COLUMN changes.prev_year IS 'Latest earlier year with a value for the same indicator, survey, segment and answer.';
 COMMENT ON COLUMN changes.prev_value IS 'Value in prev_year, percent.';
 COMMENT ON COLUMN changes.change_pp IS 'value - prev_value, percentage points.';
-COMMENT ON COLUMN changes.change_p_value IS 'Two-sided p-value of the change: z = change / sqrt(se1^2 + se2^2) on the standard errors where either year is a respondent-level estimate with a design-based se (independent samples assumed, conservative for re-asked units); otherwise the pooled two-proportion z-test on n. NULL unless both years have n, exact values and are comparable.';
+COMMENT ON COLUMN changes.change_p_value IS 'Two-sided p-value of the change: t = change / sqrt(se1^2 + se2^2) on the standard errors where either year is a respondent-level estimate with a design-based se, referred to Student''s t with the smaller of the two years'' df (current_estimates.df; normal where neither is known; independent samples assumed, conservative for re-asked units); otherwise the pooled two-proportion z-test on n. NULL unless both years have n, exact values and are comparable.';
 COMMENT ON COLUMN changes.comparable_with_prev IS 'False when a codebook break lies after prev_year and at or before year.';
 -- Added for multiple comparisons (issue 8); ADD COLUMN keeps warehouses built before it.
 ALTER TABLE changes ADD COLUMN IF NOT EXISTS change_q_value DOUBLE;

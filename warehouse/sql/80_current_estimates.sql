@@ -46,7 +46,15 @@ SELECT
     coalesce(c.kind = 'respondents' AND (c.value_status = 'suppressed' OR c.n < t.min_cell_n), false) AS suppressed,
     c.conflict,
     coalesce(c.inferred, false) AS inferred,
-    c.base
+    c.base,
+    -- published figures: n - 1, the degrees of freedom of the simple random sample their se assumes
+    coalesce(
+        c.df,
+        CASE
+            WHEN c.kind = 'published' AND c.qualifier IS NULL AND c.n > 1 AND c.value BETWEEN 0 AND 100
+                THEN c.n - 1
+        END
+    ) AS df
 FROM current AS c
 CROSS JOIN threshold AS t
 WHERE NOT (
@@ -86,3 +94,4 @@ COMMENT ON COLUMN current_estimates.suppressed IS 'True for a respondent-level c
 COMMENT ON COLUMN current_estimates.conflict IS 'True when the release gives this figure from more than one source; this is the preferred one (see view conflicts).';
 COMMENT ON COLUMN current_estimates.base IS 'Answer base: answered or with_dont_know; NULL = unknown (see estimates.base).';
 COMMENT ON COLUMN current_estimates.inferred IS 'True when the release file marks the figure as inferred (edition year, segment or wording from context).';
+COMMENT ON COLUMN current_estimates.df IS 'Degrees of freedom of se: the design degrees of freedom (estimates.df: domain PSUs minus strata) for respondent-level estimates; n - 1 for a published figure with its own n and no qualifier (the simple random sample its se assumes); NULL otherwise (respondent-level releases loaded before the column existed: their tests of change use the normal reference).';

@@ -37,7 +37,8 @@ SELECT
         WHEN ai.ci_low IS NOT NULL THEN 'edition_n'
     END AS interval_basis,
     CASE WHEN e.suppressed THEN NULL ELSE e.se END AS se,
-    CASE WHEN e.suppressed THEN NULL ELSE e.design_effect END AS design_effect
+    CASE WHEN e.suppressed THEN NULL ELSE e.design_effect END AS design_effect,
+    CASE WHEN e.suppressed THEN NULL ELSE e.df END AS df
 FROM current_estimates AS e
 LEFT JOIN indicators AS i ON i.indicator = e.indicator
 LEFT JOIN changes AS c ON c.release_id = e.release_id AND c.source_row = e.source_row
@@ -58,7 +59,7 @@ COMMENT ON COLUMN trend.ci_high IS '95 % interval, upper bound, percent: Korn-Gr
 COMMENT ON COLUMN trend.prev_year IS 'Latest earlier year with a value.';
 COMMENT ON COLUMN trend.prev_value IS 'Value in prev_year.';
 COMMENT ON COLUMN trend.change_pp IS 'Change since prev_year in percentage points.';
-COMMENT ON COLUMN trend.change_p_value IS 'Raw two-sided p-value of the change, before correction for multiple testing: z = change / sqrt(se1^2 + se2^2) on the design-based standard errors where either year is a respondent-level estimate with se (independent samples assumed); the pooled two-proportion z-test on n where both are published figures (or respondent-level estimates loaded before se existed, on their effective n). NULL where n is unknown in either year. Do not call a change significant from it: use change_significant.';
+COMMENT ON COLUMN trend.change_p_value IS 'Raw two-sided p-value of the change, before correction for multiple testing: t = change / sqrt(se1^2 + se2^2) on the design-based standard errors where either year is a respondent-level estimate with se, against Student''s t with the smaller df of the two years (see df; independent samples assumed); the pooled two-proportion z-test on n where both are published figures (or respondent-level estimates loaded before se existed, on their effective n). NULL where n is unknown in either year. Do not call a change significant from it: use change_significant.';
 COMMENT ON COLUMN trend.comparable_with_prev IS 'False across a comparability break (e.g. the organisation survey population change) and where the answer base differs between prev_year and year (see break_reason); NULL without prev_year.';
 COMMENT ON COLUMN trend.label_no IS 'Norwegian indicator label.';
 COMMENT ON COLUMN trend.label_en IS 'English indicator label.';
@@ -77,3 +78,4 @@ COMMENT ON COLUMN trend.break_reason IS 'Why this year is not comparable with pr
 COMMENT ON COLUMN trend.interval_basis IS 'What ci_low/ci_high rest on: n (the figure''s own published n), respondents (computed from the respondent-level file), edition_n (APPROXIMATE: the published figure has no n, the interval uses how many answered the edition, see view approximate_intervals; no test of change is made on it), NULL = no interval.';
 COMMENT ON COLUMN trend.se IS 'Standard error of value, percentage points: design-based (Taylor linearisation with the codebook-declared strata, PSUs and finite population correction) for respondent-level estimates; sqrt(p(1-p)/n) for published figures with their own n (simple random sample assumed); NULL where unknown or suppressed.';
 COMMENT ON COLUMN trend.design_effect IS 'Design variance over the variance p(1-p)/n of a simple random sample of the same n, for respondent-level estimates (below 1 where a stratum is nearly a census, above 1 with clustering or unequal weights); NULL where unknown (published figures) or suppressed.';
+COMMENT ON COLUMN trend.df IS 'Degrees of freedom of se (see current_estimates.df): design degrees of freedom (domain PSUs minus strata) for respondent-level estimates, n - 1 for published figures with their own n; NULL where unknown or suppressed. A test of change on design-based standard errors refers to Student''s t with the smaller df of the two years (normal where neither is known).';
