@@ -329,8 +329,30 @@ def trend(
     if frame.empty:
         typer.echo(f"no figures for {indicator}" + (f" in segment {segment}" if segment else ""))
         return
-    columns, rows = trend_table(frame)
+    columns, rows = _with_se(frame, *trend_table(frame))
     typer.echo(table_csv(columns, rows) if csv_out else table_text(columns, rows), nl=not csv_out)
+
+
+#: What `itip trend` shows for trend.interval_basis (see warehouse/sql/90_trend.sql).
+_BASIS = {"n": "n", "respondents": "design", "edition_n": "edition n (approx.)"}
+
+
+def _with_se(frame: object, columns: list[str], rows: list[list[object]]) -> tuple[list[str], list[list[object]]]:
+    """The standard error (percentage points) and what the interval rests on, after `ci_95`:
+    a reader judging a change needs both, and `≈` alone does not say which basis it is."""
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    at = columns.index("ci_95") + 1
+    out = [*columns[:at], "se", "ci_basis", *columns[at:]]
+    shown = []
+    for row, rec in zip(rows, frame.to_dict("records"), strict=True):
+        se = rec.get("se")
+        se_text = "" if se is None or pd.isna(se) else f"{se:.2f}"
+        basis = rec.get("interval_basis")
+        basis_text = _BASIS.get(basis, str(basis)) if isinstance(basis, str) else ""
+        shown.append([*row[:at], se_text, basis_text, *row[at:]])
+    return out, shown
 
 
 def _closest(given: str, known: list[str], listing: str) -> str:

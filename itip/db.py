@@ -513,7 +513,7 @@ class Warehouse:
         return self.con.execute(
             "SELECT year, segment, answer, value, qualifier, value_status, n, ci_low, ci_high, prev_year, "
             "change_pp, change_p_value, change_q_value, change_significant, comparable_with_prev, source, "
-            "interval_basis, break_reason FROM trend WHERE indicator = ? AND (? IS NULL OR segment = ?) "
+            "interval_basis, break_reason, se, df FROM trend WHERE indicator = ? AND (? IS NULL OR segment = ?) "
             "ORDER BY segment, answer NULLS FIRST, year",
             [indicator, segment, segment],
         ).df()

@@ -104,6 +104,23 @@ def test_hand_checked_significance_of_a_change(tmp_path: Path) -> None:
         wh, "SELECT df FROM trend WHERE indicator = 'trust_personal_data_safe' AND segment = 'all' AND year = 2024"
     )
     assert df == 999
+    # itip trend shows the standard error and the interval's basis, in the table and in CSV
+    from typer.testing import CliRunner
+
+    from itip.cli import app
+
+    args = ["trend", "trust_personal_data_safe", "--segment", "all", "--warehouse", str(wh)]
+    result = CliRunner().invoke(app, [*args, "--csv"])
+    assert result.exit_code == 0, result.output
+    header, *lines = result.output.splitlines()
+    names = header.split(",")
+    assert names[names.index("ci_95") + 1 : names.index("ci_95") + 3] == ["se", "ci_basis"]
+    got = {line.split(",")[0]: line.split(",") for line in lines}
+    assert got["2024"][names.index("se")] == f"{100 * math.sqrt(0.25 / 999):.2f}" == "1.58"
+    assert got["2025"][names.index("se")] == f"{100 * math.sqrt(0.2475 / 999):.2f}" == "1.57"
+    assert got["2025"][names.index("ci_basis")] == "design"
+    table = CliRunner().invoke(app, args)
+    assert table.exit_code == 0 and " se " in table.output and "1.57" in table.output and "design" in table.output
 
 
 @pytest.mark.usefixtures("prefect_harness")
