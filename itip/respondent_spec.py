@@ -30,8 +30,6 @@ DEFAULT_MIN_CELL_N = 10
 #: Groups below this many respondents do not show a share of exactly 0 % or 100 %: it would tell
 #: every member's answer (group disclosure). See itip.disclosure and docs/respondents.md.
 DEFAULT_MIN_CELL_N_EXTREME = 20
-#: The codebook's disclosure thresholds: each a whole number of respondents, at least 1.
-THRESHOLDS = ("min_cell_n", "min_cell_n_extreme", "min_cell_n_effective")
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,7 @@ def test_pipeline_standard_errors_match_samplics(tmp_path, codebook, kind: str) 
         assert row["design_effect"] == pytest.approx(ref.design_effect, rel=1e-6)
         df = len(set(zip(stratum[inside], psu[inside], strict=True))) - len(np.unique(stratum[inside]))
         low, high = korn_graubard(ref.share, ref.se**2, ref.n, df)
+        assert row["df"] == max(df, 1)  # stored: the test of change refers to t on it
         assert row["ci_low"] / 100 == pytest.approx(low, abs=1e-9)
         assert row["ci_high"] / 100 == pytest.approx(high, abs=1e-9)
 
