@@ -7,6 +7,7 @@ Expected failures print one line per problem and no traceback.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from enum import StrEnum
@@ -14,15 +15,87 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+import typer.core
+from typer._click.core import Context
+from typer.exceptions import TyperException
 
 from itip.paths import default_raw
 from itip.problems import ItipError
 from itip.server_cli import SERVER_MODE_ENV, StateOpt, prefect_api, server_app
 
 if TYPE_CHECKING:
+    import duckdb
+
     from itip.ingest import FileOutcome
     from itip.lake import Lake
     from itip.problems import Problem
+
+#: Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+#: Exit code when the reader of the output went away (`itip sql --csv ... | head`): 128 + SIGPIPE.
+EXIT_BROKEN_PIPE = 141
+#: Set by `itip -v` (and `itip ingest -v`): failures end with their traceback.
+_verbose = False
+
+
+def _one_line(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first
+
+
+class _Guarded(typer.core.TyperGroup):
+    """Every command's last word: an expected failure (ItipError, a full disk, an unwritable
+    target, Ctrl-C, a closed pipe, a damaged warehouse) ends as one `itip: ...` line with
+    its documented exit code; anything else as one line saying it is unexpected. A
+    traceback only with `itip -v`."""
+
+    def invoke(self, ctx: Context) -> object:
+        from itip.render import visible
+
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk or closed pipe shows here, not at interpreter exit
+            return result
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except ItipError as exc:
+            if _verbose:
+                raise
+            typer.echo(f"itip: {visible(str(exc).strip())}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            if _verbose:
+                raise
+            typer.echo("itip: interrupted (Ctrl-C)", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # nobody reads any more: say nothing, and keep Python from failing to flush at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        except OSError as exc:
+            if _verbose:
+                raise
+            where = f"{exc.filename}: " if exc.filename else "cannot write the output: "
+            if not exc.filename:  # the unwritten rest must not fail again when Python exits
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            why = exc.strerror or _one_line(str(exc)) or type(exc).__name__
+            hint = " (disk full?)" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+            typer.echo(f"itip: {visible(where + why)}{hint}", err=True)
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            if _verbose:
+                raise
+            import duckdb
+
+            if isinstance(exc, duckdb.Error):
+                typer.echo(f"itip: DuckDB failed: {visible(_one_line(str(exc)))}", err=True)
+                raise typer.Exit(1) from None
+            line = visible(_one_line(str(exc)) or "no message")
+            typer.echo(f"itip: unexpected error: {type(exc).__name__}: {line} (itip -v ... shows where)", err=True)
+            raise typer.Exit(1) from None
+
 
 app = typer.Typer(
     name="itip",
@@ -30,7 +103,26 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Guarded,
 )
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="On a failure, show the traceback after the one-line message.")
+    ] = False,
+) -> None:
+    """IT i praksis releases -> validated DuckDB trend warehouse.
+
+    Exit codes: 0 success; 1 a file rejected, problems found, a query failed or the
+    warehouse or a target could not be used; 2 usage error (an option, argument or
+    ITIP_* variable that cannot be used); 3 a query stopped at its time limit; 130
+    stopped by Ctrl-C; 141 the reader of the output went away.
+    """
+    global _verbose
+    _verbose = verbose
+
 
 WarehouseOpt = Annotated[
     str | None,
@@ -57,8 +149,18 @@ def _where(warehouse: str | None, lake_data: str | None = None) -> Path | Lake:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"itip: {message}", err=True)
+    from itip.render import visible
+
+    typer.echo(f"itip: {visible(message)}", err=True)
     return typer.Exit(code)
+
+
+def _say(line: str) -> None:
+    """Print a line that may hold text from a file (a problem, a warning): what a terminal
+    would act on is shown escaped (itip.render.visible)."""
+    from itip.render import visible
+
+    typer.echo(visible(line))
 
 
 def summary(outcomes: list[FileOutcome], raw_dir: Path) -> str:
@@ -90,6 +192,8 @@ def ingest(
     """
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    else:
+        _options(verbose=True)
     raw_dir = raw or default_raw()
     if not raw_dir.is_dir():
         raise _fail(f"{raw_dir}: release folder does not exist", 2)
@@ -112,7 +216,7 @@ def ingest(
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _fail(f"ingest failed: {first} (run with --verbose for details)") from None
-    typer.echo(summary(outcomes, raw_dir))
+    _say(summary(outcomes, raw_dir))
     if any(o.failed for o in outcomes):
         raise typer.Exit(1)
 
@@ -124,7 +228,10 @@ def serve(
     raw: Annotated[Path | None, typer.Option("--raw", help="Folder of release files (default: raw/).")] = None,
     warehouse: WarehouseOpt = None,
     port: Annotated[
-        int | None, typer.Option("--port", help="Port of the local Prefect server, if one is started (default 4200).")
+        int | None,
+        typer.Option(
+            "--port", min=1, max=65535, help="Port of the local Prefect server, if one is started (default 4200)."
+        ),
     ] = None,
     state: StateOpt = None,
 ) -> None:
@@ -142,6 +249,7 @@ def serve(
     raw_dir = raw or default_raw()
     if not raw_dir.is_dir():
         raise _fail(f"{raw_dir}: release folder does not exist", 2)
+    _check_timezone(timezone)
     try:
         from prefect.schedules import Cron
 
@@ -163,6 +271,18 @@ def serve(
     typer.echo("stopped" + ("" if configured else " (the Prefect server keeps running: itip server stop)"))
 
 
+def _check_timezone(name: str) -> None:
+    """Refuse a time zone the IANA database does not know, before any server is started
+    (Prefect accepts any text and fails later inside the served flow)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        message = f"unknown time zone {name!r} (--timezone takes an IANA name such as Europe/Oslo or UTC)"
+        raise _fail(message, 2) from None
+
+
 @app.command()
 def check(files: Annotated[list[Path], typer.Argument(help="Release files to check.", show_default=False)]) -> None:
     """Check release files against the schema and codebook without touching the warehouse.
@@ -182,7 +302,7 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
     failed = False
     for path in files:
         if not path.is_file():
-            typer.echo(f"{path}: no such file")
+            _say(f"{path}: no such file")
             failed = True
             continue
         if RESPONDENT_NAME.fullmatch(path.name):
@@ -193,15 +313,15 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
             continue
         result = check_release(path, codebook)
         for warning in result.warnings:
-            typer.echo(f"warning: {warning}")
+            _say(f"warning: {warning}")
         if result.ok:
-            typer.echo(f"{path.name}: ok, {len(result.estimates)} rows")
+            _say(f"{path.name}: ok, {len(result.estimates)} rows")
         else:
             failed = True
             for problem in result.problems:
-                typer.echo(str(problem))
+                _say(str(problem))
                 for line in _reworded_advice(problem, codebook, result.year):
-                    typer.echo(line)
+                    _say(line)
     if failed:
         raise typer.Exit(1)
 
@@ -246,12 +366,12 @@ def _check_respondents(path: Path, codebook: object) -> bool:
 def _print_check(warnings: list[str], problems: list[Problem], ok_line: str) -> bool:
     """Warnings, then the ok line or one line per problem; True when there are problems."""
     for warning in warnings:
-        typer.echo(f"warning: {warning}")
+        _say(f"warning: {warning}")
     if not problems:
-        typer.echo(ok_line)
+        _say(ok_line)
         return False
     for problem in problems:
-        typer.echo(str(problem))
+        _say(str(problem))
     return True
 
 
@@ -283,6 +403,8 @@ def synth(
     from itip.codebook import load_codebook
     from itip.synth import parse_years, write_synthetic
 
+    if out.exists() and not out.is_dir():
+        raise _fail(f"{out}: exists and is not a folder; --out takes a folder to write the files into", 2)
     try:
         written = write_synthetic(load_codebook(), parse_years(years), respondents, out, seed, fmt, design)
     except ItipError as exc:
@@ -365,45 +487,105 @@ def _closest(given: str, known: list[str], listing: str) -> str:
     return "did you mean: " + ", ".join(str(match[0]) for match in found) + "?"
 
 
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=0,
+        help="Seconds a query may run before it is stopped (exit 3); 0 for no limit.",
+    ),
+]
+MaxRowsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-rows",
+        min=0,
+        help="Rows shown at most; the rest is left unread and a note says so (default 10000 for the table, "
+        "no limit for --csv, which streams); 0 for no limit.",
+    ),
+]
+
+
 @app.command()
 def sql(
     query: Annotated[str | None, typer.Argument(help="SQL to run; read from stdin when omitted.")] = None,
     warehouse: WarehouseOpt = None,
-    csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table (streamed).")] = False,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Lake only: read the warehouse as it was at this time or snapshot id."),
     ] = None,
+    timeout: TimeoutOpt = 60.0,
+    max_rows: MaxRowsOpt = None,
 ) -> None:
     """Run SQL on a read-only connection to the warehouse.
 
     The connection cannot write the warehouse, read or write other files, or
-    change its own settings.
+    change its own settings. A query is stopped at the time limit (exit 3) or by
+    Ctrl-C (exit 130) within a second; the table shows at most --max-rows rows,
+    and --csv streams any number of rows without holding them in memory.
 
     Example: itip sql "SELECT year, value FROM trend WHERE indicator = 'trust_personal_data_safe' ORDER BY year"
     """
-    from itip.db import run_query
-    from itip.render import table_csv, table_text
+    from itip.db import open_reader
+    from itip.query import DEFAULT_MAX_ROWS
 
-    text = query if query is not None else sys.stdin.read()
+    text = query if query is not None else _stdin_text()
     if not text.strip():
         raise _fail("no query given (as an argument or on stdin)", 2)
+    limit = max_rows if max_rows is not None else (0 if csv_out else DEFAULT_MAX_ROWS)
+    where = _where(warehouse)
+    with open_reader(where, as_of) as wh:
+        if not isinstance(where, Path):
+            from itip.lake import refuse_writes
+
+            refuse_writes(wh.con, text)  # the lake's data path is reachable: no COPY TO into it
+        _run_sql(wh.con, text, timeout, csv_out, limit)
+
+
+def _run_sql(con: duckdb.DuckDBPyConnection, text: str, timeout: float, csv_out: bool, limit: int) -> None:
+    """`itip sql` on an open connection: the table or streamed CSV, and a note when rows were left."""
+    from itip.query import guarded_query
+    from itip.render import table_text, write_csv
+
+    with guarded_query(con, text, timeout) as result:
+        if result is None:
+            return
+        if csv_out:
+            shown = write_csv(sys.stdout, result.columns, result.batches(limit or None))
+            sys.stdout.flush()
+        else:
+            rows = [row for batch in result.batches(limit or None) for row in batch]
+            shown = len(rows)
+            typer.echo(table_text(result.columns, rows))
+        if limit and shown == limit and result.more():
+            typer.echo(
+                f"itip: showed the first {limit:,} rows; there are more (--max-rows N to change, 0 for all"
+                + ("" if csv_out else "; --csv streams any number")
+                + ")",
+                err=True,
+            )
+
+
+def _stdin_text() -> str:
+    """The query from stdin; bytes that are not UTF-8 are a one-line error, not a traceback."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
     try:
-        columns, rows = run_query(_where(warehouse), text, as_of=as_of)
-    except ItipError as exc:
-        raise _fail(str(exc)) from None
-    if columns:
-        typer.echo(table_csv(columns, rows) if csv_out else table_text(columns, rows), nl=not csv_out)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(f"the query on stdin is not UTF-8 text (byte {exc.start + 1})", 2) from None
 
 
 @app.command()
-def shell(warehouse: WarehouseOpt = None) -> None:
+def shell(warehouse: WarehouseOpt = None, timeout: TimeoutOpt = 60.0, max_rows: MaxRowsOpt = None) -> None:
     """Interactive SQL on the read-only warehouse: one start-up, history and Tab completion.
 
     Statements end with ';'. `.tables` lists tables and views, `.columns NAME`
     their columns with comments, `.quit` or Ctrl-D leaves. The connection is the
     one `itip sql` uses: it cannot write, read other files or change settings.
     Piped input runs as a script; then the exit code is 1 if a statement failed.
+    Each statement has the time limit of itip sql; Ctrl-C stops the statement
+    running and returns to the prompt.
 
     Example: itip shell
     """
@@ -413,7 +595,9 @@ def shell(warehouse: WarehouseOpt = None) -> None:
         where = _where(warehouse)
         if not isinstance(where, Path):
             raise ItipError("itip shell works on a warehouse file; on a lake use: itip sql")
-        code = run_shell(where)
+        from itip.query import DEFAULT_MAX_ROWS
+
+        code = run_shell(where, timeout=timeout, max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows)
     except ItipError as exc:
         raise _fail(str(exc)) from None
     if code:

@@ -7,6 +7,7 @@ to DuckDB by registering them, never by formatting values into SQL.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -683,18 +684,22 @@ def write_snapshot(path: Path) -> Iterator[Warehouse]:
     failpoint("after_swap")
 
 
-def run_query(path: Path | Lake, sql: str, as_of: str | None = None) -> tuple[list[str], list[tuple[object, ...]]]:
-    """Run an analyst's SQL on a read-only connection that cannot reach files or settings.
-    `as_of` (a snapshot id or a time) reads a lake as it was then; a file has no history."""
+def open_reader(path: Path | Lake, as_of: str | None = None) -> contextlib.AbstractContextManager[Warehouse]:
+    """The locked-down read-only connection of `itip sql` and `itip shell`. `as_of` (a
+    snapshot id or a time) reads a lake as it was then; a file has no history."""
     if as_of is not None and isinstance(path, Path):
         raise ItipError(f"{path}: --as-of needs a DuckLake warehouse (ducklake:...); a DuckDB file keeps no history")
     if not isinstance(path, Path):
         from itip.lake import open_lake
 
-        opened = open_lake(path, read_only=True, as_of=as_of)
-    else:
-        opened = open_warehouse(path, read_only=True)
-    with opened as wh:
+        return open_lake(path, read_only=True, as_of=as_of)
+    return open_warehouse(path, read_only=True)
+
+
+def run_query(path: Path | Lake, sql: str, as_of: str | None = None) -> tuple[list[str], list[tuple[object, ...]]]:
+    """Run an analyst's SQL on a read-only connection that cannot reach files or settings.
+    `as_of` (a snapshot id or a time) reads a lake as it was then; a file has no history."""
+    with open_reader(path, as_of) as wh:
         if not isinstance(path, Path):
             from itip.lake import refuse_writes
 

@@ -48,6 +48,15 @@ class Problem:
 class ItipError(Exception):
     """An expected failure caused by input or configuration, shown without traceback."""
 
+    #: The exit code of a command that ends with this error (README, *Commands*).
+    exit_code = 1
+
+
+class ConfigError(ItipError):
+    """A setting (an ITIP_* variable, an option's value) that cannot be used: a usage error."""
+
+    exit_code = 2
+
 
 class FileProblems(ItipError):
     """A file that cannot be read at all; carries its problems for the report."""

@@ -1,7 +1,12 @@
 """Query results as text for the terminal or as CSV.
 
-CSV output escapes cells that a spreadsheet would run as a formula (a leading
-=, +, -, @), since published wordings come from outside.
+CSV output escapes cells and headers that a spreadsheet would run as a formula
+(a leading =, +, -, @), since published wordings come from outside. Both
+outputs show control characters (escape sequences, C1 codes, carriage returns)
+and bidirectional overrides as visible escapes such as `\\x1b`: text from a
+release file or a query must never move the cursor, clear the screen, set the
+window title or reorder what the terminal shows. Cells are rich `Text`, never
+markup, so `[/]` or `[see table 3]` in a source shows as written.
 """
 
 from __future__ import annotations
@@ -9,11 +14,32 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from typing import TextIO
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
+
+#: Characters a terminal acts on instead of showing: C0 controls (ESC starts every ANSI/OSC
+#: sequence; CR and backspace overwrite what is shown) except the line break, DEL, the C1
+#: controls (U+0080-U+009F; U+009B is a one-character CSI), Unicode line and paragraph
+#: separators, and the bidirectional marks, embeddings, overrides and isolates that reorder
+#: text on screen ("Trojan source").
+_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_UNSAFE_CSV = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def visible(text: str) -> str:
+    """`text` with every character a terminal would act on shown as an escape (`\\x1b`,
+    `\\u202e`); line breaks stay. For every line itip prints that may hold data."""
+    return _UNSAFE.sub(_escape, text)
 
 
 def _cell(value: object) -> str:
@@ -27,12 +53,16 @@ def _cell(value: object) -> str:
 
 
 def table_text(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """An aligned table, as wide as its content: URLs are not cut off."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    table = RichTable(*columns, show_edge=False, header_style="bold", pad_edge=False)
+    """An aligned table, as wide as its content: URLs are not cut off. Headers and cells
+    are plain `Text` (no markup) with unsafe characters escaped (see `visible`)."""
+    heads = [visible(str(c)) for c in columns]
+    cells = [[visible(_cell(v)) for v in row] for row in rows]
+    table = RichTable(show_edge=False, header_style="bold", pad_edge=False)
+    for head in heads:
+        table.add_column(Text(head))
     for row in cells:
-        table.add_row(*row)
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+        table.add_row(*(Text(c) for c in row))
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(heads)]
     console = Console(width=sum(widths) + 3 * len(widths) + 1, record=True, file=io.StringIO())
     console.print(table)
     return console.export_text().rstrip()
@@ -92,6 +122,12 @@ def _safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
 
 
+def _csv_cell(text: str) -> str:
+    """A CSV cell or header: formula guard, then control characters made visible (tabs and
+    line breaks stay: CSV quotes them)."""
+    return _UNSAFE_CSV.sub(_escape, _safe(text))
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -102,8 +138,17 @@ def _is_number(text: str) -> bool:
 
 def table_csv(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_safe("" if v is None else str(v)) for v in row])
+    write_csv(out, columns, [rows])
     return out.getvalue()
+
+
+def write_csv(out: TextIO, columns: Sequence[str], batches: Iterable[Sequence[Sequence[object]]]) -> int:
+    """Write the header, then each batch of rows as it comes (a huge result is never held
+    whole); the number of rows written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([_csv_cell(str(c)) for c in columns])
+    count = 0
+    for rows in batches:
+        writer.writerows([_csv_cell("" if v is None else str(v)) for v in row] for row in rows)
+        count += len(rows)
+    return count

@@ -4,7 +4,9 @@ One connection for the whole session, so the start-up is paid once instead of
 for every `itip sql`. On a terminal it uses readline (history kept between
 sessions, Tab completes SQL words, tables, views and columns); piped input is
 read statement by statement, so scripts work the same way. A failed statement
-prints DuckDB's whole message and the session goes on.
+prints DuckDB's whole message and the session goes on. Each statement runs under
+the time limit of `itip sql` and Ctrl-C stops it and returns to the prompt
+(itip.query); a table shows at most `max_rows` rows.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import TextIO
 import duckdb
 
 from itip.db import open_warehouse
-from itip.render import table_text
+from itip.problems import ItipError
+from itip.query import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_S, QueryInterrupted, guarded_query
+from itip.render import table_text, visible
 
 PROMPT, MORE = "itip> ", "  ...> "
 #: Yielded for Ctrl-C at the prompt: drops the statement being typed, as in psql.
@@ -60,10 +64,21 @@ def statements(lines: Iterable[str]) -> Iterator[str]:
 
 
 class Session:
-    def __init__(self, con: duckdb.DuckDBPyConnection, out: TextIO):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        out: TextIO,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        interactive: bool = False,
+    ):
         self.con = con
         self.out = out
         self.failed = 0
+        self.timeout = timeout
+        self.max_rows = max_rows
+        #: At a terminal Ctrl-C stops the statement and the session goes on; a script ends.
+        self.interactive = interactive
 
     def names(self) -> list[str]:
         """What Tab completes: tables, views, columns and DuckDB's SQL keywords."""
@@ -75,24 +90,33 @@ class Session:
         return sorted(str(r[0]) for r in rows)
 
     def _print(self, text: str) -> None:
-        self.out.write(text + "\n")
+        self.out.write(visible(text) + "\n")
         self.out.flush()
 
     def run(self, statement: str) -> bool:
         """Run one statement or dot-command; False when the session should end."""
         if statement.startswith("."):
             return self._dot(statement)
+        limit = self.max_rows or None
         try:
-            cursor = self.con.execute(statement)
-            columns = [d[0] for d in cursor.description] if cursor.description else []
-            rows = cursor.fetchall() if columns else []
-        except duckdb.Error as exc:
+            with guarded_query(self.con, statement, self.timeout) as result:
+                if result is None:
+                    return True
+                rows = [row for batch in result.batches(limit) for row in batch]
+                more = limit is not None and len(rows) == limit and result.more()
+        except QueryInterrupted:
+            if not self.interactive:
+                raise
             self.failed += 1
-            self._print(f"error: {str(exc).strip()}")
+            self._print("error: interrupted (Ctrl-C)")
             return True
-        if columns:
-            self._print(table_text(columns, rows))
-            self._print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+        except ItipError as exc:
+            self.failed += 1
+            self._print(f"error: {str(exc).strip().removeprefix('query failed: ')}")
+            return True
+        self._print(table_text(result.columns, rows))
+        shown = f"({len(rows)} row{'s' if len(rows) != 1 else ''}"
+        self._print(shown + (" shown; there are more: itip shell --max-rows N, or itip sql --csv)" if more else ")"))
         return True
 
     def _dot(self, command: str) -> bool:
@@ -171,13 +195,19 @@ def _interactive_lines(session: Session) -> Iterator[str]:
             pass
 
 
-def run_shell(warehouse: Path, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+def run_shell(
+    warehouse: Path,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> int:
     """The session; its exit code: 0, or 1 when a statement failed in piped input."""
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     interactive = stdin.isatty() and out.isatty()
     with open_warehouse(warehouse, read_only=True) as wh:
-        session = Session(wh.con, out)
+        session = Session(wh.con, out, timeout, max_rows, interactive)
         if interactive:
             session._print(f"itip shell on {warehouse} (read-only). .help for help, .quit or Ctrl-D to leave.")
         lines = _interactive_lines(session) if interactive else iter(stdin)
