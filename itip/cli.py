@@ -50,9 +50,11 @@ class _Guarded(typer.core.TyperGroup):
     traceback only with `itip -v`."""
 
     def invoke(self, ctx: Context) -> object:
+        from itip.paths import check_environment
         from itip.render import visible
 
         try:
+            check_environment()
             result = super().invoke(ctx)
             sys.stdout.flush()  # a full disk or closed pipe shows here, not at interpreter exit
             return result

@@ -160,11 +160,35 @@ def _require(entry: dict[str, Any], keys: list[str], where: str) -> None:
 
 def parse_codebook(text: str, path: Path) -> Codebook:
     """Build a Codebook from YAML text, refusing contradictions (an alias used
-    for two indicators would make loading depend on dictionary order)."""
+    for two indicators would make loading depend on dictionary order). A value of
+    the wrong type anywhere (a number where a list belongs, an alias without `text`)
+    is one line naming the codebook, never a traceback."""
+    try:
+        return _parse_codebook(text, path)
+    except ItipError:
+        raise
+    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).strip().splitlines()[0]
+        raise ItipError(
+            f"{path}: a value has the wrong type or a key is missing ({type(exc).__name__}: {detail}); "
+            "see the layout in README.md, The codebook"
+        ) from None
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    """A YAML error as one line: where, and what the parser expected."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    what = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    context = getattr(exc, "context", None)
+    return where + (f"{context}: {what}" if context else str(what))
+
+
+def _parse_codebook(text: str, path: Path) -> Codebook:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ItipError(f"{path}: not valid YAML: {exc}") from None
+        raise ItipError(f"{path}: not valid YAML at {_yaml_error(exc)}") from None
     if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
         raise ItipError(f"{path}: expected a mapping with an 'indicators' section")
     surveys = data.get("surveys") or {}
@@ -259,4 +283,6 @@ def load_codebook(path: Path | None = None) -> Codebook:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ItipError(f"{path}: cannot read codebook: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ItipError(f"{path}: the codebook is not UTF-8 text (byte {exc.start + 1})") from None
     return parse_codebook(text, path)

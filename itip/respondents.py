@@ -36,7 +36,7 @@ import pandera.pandas as pa
 from itip import db, disclosure
 from itip.codebook import Codebook, normalise_text
 from itip.privacy import pseudonym
-from itip.problems import Problem
+from itip.problems import FileProblems, Problem
 from itip.respondent_spec import Question, RespondentSpec, Scale
 
 KIND = "respondents"
@@ -148,6 +148,21 @@ def _read_sav(path: Path, spec: RespondentSpec) -> tuple[pd.DataFrame, list[str]
 
 
 def _read_xlsx(path: Path, spec: RespondentSpec) -> tuple[pd.DataFrame, list[str]]:
+    """The declared columns of the respondent sheet, after the zip-bomb, encryption and
+    entity inspection published workbooks get (raises FileProblems when refused)."""
+    from itip.paths import MAX_RESPONDENT_XLSX_UNCOMPRESSED_BYTES, MAX_XLSX_COMPRESSION_RATIO
+    from itip.reading.bounds import Limits
+    from itip.reading.workbook import inspect_xlsx
+
+    limits = Limits(
+        0,
+        0,
+        MAX_RESPONDENT_XLSX_UNCOMPRESSED_BYTES,
+        MAX_XLSX_COMPRESSION_RATIO,
+        "ITIP_MAX_RESPONDENT_XLSX_UNCOMPRESSED_BYTES",
+        "a respondent file",
+    )
+    inspect_xlsx(path, limits)
     sheets = pd.ExcelFile(path, engine="openpyxl")
     sheet = next((s for s in sheets.sheet_names if str(s).lower() in ("data", "respondenter")), sheets.sheet_names[0])
     header = pd.read_excel(sheets, sheet_name=sheet, nrows=0)
@@ -626,6 +641,8 @@ def check_respondents(path: Path, codebook: Codebook, year: int, key: bytes) -> 
             frame, dropped = _read_xlsx(path, spec)
             keep = {c: c for c in frame.columns}
             reader = db.respondent_frame(_frame_for_duckdb(frame, spec), row_offset=2)
+    except FileProblems as exc:  # refused before reading (an .xlsx zip bomb, encrypted, entities)
+        return RespondentResult(file, year, pd.DataFrame(), exc.problems)
     except Exception as exc:  # DuckDB, pyreadstat and openpyxl each raise their own types for damaged files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         problem = _problem(file, None, None, "unreadable", None, f"cannot be read as a respondent file: {first}")

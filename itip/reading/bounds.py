@@ -16,6 +16,9 @@ class Limits:
     cells: int
     xlsx_uncompressed_bytes: int
     xlsx_compression_ratio: int
+    #: The variable that sets `xlsx_uncompressed_bytes`, and what the workbook should be, for messages.
+    xlsx_size_setting: str = "ITIP_MAX_XLSX_UNCOMPRESSED_BYTES"
+    xlsx_kind: str = "a published-figure workbook"
 
 
 def fail(file: str, check: str, message: str, row: int | None = None) -> FileProblems:

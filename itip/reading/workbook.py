@@ -112,7 +112,7 @@ def inspect_xlsx(path: Path, limits: Limits) -> None:
                     file,
                     "size",
                     f"unpacks to {total:,} bytes, over the limit of {limits.xlsx_uncompressed_bytes:,} "
-                    "(ITIP_MAX_XLSX_UNCOMPRESSED_BYTES): a zip bomb, or not a published-figure workbook",
+                    f"({limits.xlsx_size_setting}): a zip bomb, or not {limits.xlsx_kind}",
                 )
             most = limits.xlsx_compression_ratio
             for i in infos:
