@@ -92,7 +92,12 @@ class _Guarded(typer.core.TyperGroup):
             import duckdb
 
             if isinstance(exc, duckdb.Error):
-                typer.echo(f"itip: DuckDB failed: {visible(_one_line(str(exc)))}", err=True)
+                hint = ""
+                if isinstance(exc, duckdb.CatalogException):
+                    hint = " (not an itip warehouse, or one from an older itip: itip ingest builds or updates it)"
+                elif "No space left" in str(exc) or "File too large" in str(exc):
+                    hint = " (disk full?)"
+                typer.echo(f"itip: DuckDB failed: {visible(_one_line(str(exc)))}{hint}", err=True)
                 raise typer.Exit(1) from None
             line = visible(_one_line(str(exc)) or "no message")
             typer.echo(f"itip: unexpected error: {type(exc).__name__}: {line} (itip -v ... shows where)", err=True)
