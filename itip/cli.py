@@ -8,8 +8,11 @@ Expected failures print one line per problem and no traceback.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -214,7 +217,7 @@ def ingest(
 
     try:
         check_key(_where(warehouse, lake_data))  # a bad pseudonymisation key: one line before the run
-        with Reporter():
+        with Reporter(), _quiet_prefect_failures(not verbose):
             outcomes = ingest_flow(raw_dir=raw_dir, warehouse=_where(warehouse, lake_data))
     except ItipError as exc:
         raise _fail(str(exc)) from None
@@ -226,6 +229,32 @@ def ingest(
     _say(summary(outcomes, raw_dir))
     if any(o.failed for o in outcomes):
         raise typer.Exit(1)
+
+
+class _NoEngineTracebacks(logging.Filter):
+    """Drops what Prefect's engine logs about a failed run (its traceback, "Finished in state
+    Failed"): the command says it in one line. The flow's own warnings and errors stay."""
+
+    ENGINE = ("Encountered exception", "Finished in state Failed", "Finished in state Crashed", "Task run failed")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None and not str(record.msg).startswith(self.ENGINE)
+
+
+@contextmanager
+def _quiet_prefect_failures(quiet: bool) -> Iterator[None]:
+    if not quiet:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    drop = _NoEngineTracebacks()
+    for logger in loggers:
+        logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(drop)
 
 
 @app.command()

@@ -75,6 +75,8 @@ def test_attack(
     places = {"wh": str(hostile_warehouse), "tmp": str(tmp_path)}
     if any("{trend}" in a for a in attack.args):
         places["trend"] = str(request.getfixturevalue("trend_warehouse"))
+    if attack.prefect:
+        request.getfixturevalue("prefect_harness")
     if attack.setup is not None:
         attack.setup(tmp_path)
     for name, value in attack.env.items():

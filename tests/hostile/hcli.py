@@ -59,6 +59,8 @@ class Attack:
     stdout_lines: int | None = None
     #: The message is DuckDB's whole message, its hint lines included (`LINE 1: ...`).
     hint_lines: bool = False
+    #: Runs a Prefect flow (`itip ingest`): needs the test Prefect server.
+    prefect: bool = False
 
 
 # --- what the attacks need -------------------------------------------------------------
@@ -155,6 +157,13 @@ def _truncated(tmp: Path) -> None:
     con.close()
     data = whole.read_bytes()
     (tmp / "cut.duckdb").write_bytes(data[: len(data) // 2])
+
+
+def _raw_and_junk(tmp: Path) -> None:
+    """A release folder with one good file, and a warehouse that is not a DuckDB file."""
+    (tmp / "raw").mkdir()
+    _release(tmp / "raw")
+    (tmp / "junk.duckdb").write_bytes(b"not a database " * 1000)
 
 
 def sql(query: str, *extra: str) -> tuple[str, ...]:
@@ -339,6 +348,14 @@ ATTACKS: list[Attack] = [
         1,
         "Could not read enough bytes",
         setup=_truncated,
+    ),
+    Attack(
+        "ingest-into-garbage-warehouse",
+        ("ingest", "--raw", "{tmp}/raw", "--warehouse", "{tmp}/junk.duckdb"),
+        1,
+        "not a valid DuckDB database file",
+        setup=_raw_and_junk,
+        prefect=True,
     ),
     Attack(
         "trend-on-a-file-that-is-no-warehouse",
