@@ -414,7 +414,9 @@ def _print_check(warnings: list[str], problems: list[Problem], ok_line: str) -> 
 @app.command()
 def synth(
     years: Annotated[str, typer.Option("--years", help="Years: 2008-2027, 2024 or 2020,2022.")] = "2008-2027",
-    respondents: Annotated[int, typer.Option("--respondents", "-n", help="Respondents per year.")] = 1000,
+    respondents: Annotated[
+        int, typer.Option("--respondents", "-n", min=1, max=100_000_000, help="Respondents per year.")
+    ] = 1000,
     out: Annotated[Path, typer.Option("--out", help="Folder to write into (never raw/).")] = Path("synthetic"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 2026,
     fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or sav.")] = "csv",

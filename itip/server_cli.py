@@ -26,8 +26,12 @@ server_app = typer.Typer(
 
 def _state(state: Path | None) -> Path:
     from itip.paths import PREFECT_STATE
+    from itip.problems import ConfigError
 
-    return state or PREFECT_STATE
+    folder = state or PREFECT_STATE
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder}: the Prefect server's state folder is not a folder (--state, ITIP_PREFECT_STATE)")
+    return folder
 
 
 def prefect_api(state: Path | None = None, port: int | None = None) -> str | None:
@@ -79,8 +83,9 @@ def server_stop(state: StateOpt = None) -> None:
     """
     from itip import server
 
+    folder = _state(state)
     try:
-        info = server.stop(_state(state))
+        info = server.stop(folder)
     except ItipError as exc:
         typer.echo(f"itip: {exc}", err=True)
         raise typer.Exit(1) from None

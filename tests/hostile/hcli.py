@@ -304,6 +304,18 @@ ATTACKS: list[Attack] = [
         setup=_state_file,
     ),
     Attack(
+        "server-state-option-is-a-file",
+        ("server", "stop", "--state", "{tmp}/state"),
+        2,
+        "is not a folder",
+        setup=_state_file,
+    ),
+    Attack(
+        "synth-absurd-respondent-count",
+        ("synth", "--years", "2024", "-n", "99999999999999999999", "--out", "{tmp}/out"),
+        2,
+    ),
+    Attack(
         "codebook-yaml-syntax",
         ("check", "{tmp}/itip_2024.csv"),
         1,
