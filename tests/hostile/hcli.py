@@ -388,7 +388,7 @@ class ProcessAttack:
 
 PROCESS_ATTACKS = [
     ProcessAttack("sql-ctrl-c", "SIGINT to a running `itip sql` ends it within about a second, exit 130"),
-    ProcessAttack("sql-csv-streams", "`--csv` of 400 MB of rows streams with bounded peak memory"),
+    ProcessAttack("sql-csv-streams", "`--csv` of 1.6 GB of rows streams with bounded peak memory"),
     ProcessAttack("sql-closed-pipe", "`itip sql --csv ... | head -1`: exit 141, nothing on stderr"),
     ProcessAttack("sql-output-disk-full", "stdout on a full disk (/dev/full): one line, exit 1"),
 ]
