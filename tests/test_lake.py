@@ -130,6 +130,9 @@ def test_lake_sql_cannot_reach_other_files_or_write(raw_copy: Path, tmp_path: Pa
     ):
         with pytest.raises(ItipError, match="query failed"):
             run_query(lake, sql)
+    # the command analysts type goes through the same refusal
+    copied = CliRunner().invoke(app, ["sql", "-w", "ducklake:" + lake.catalog, f"COPY trend TO '{data}/t.csv'"])
+    assert copied.exit_code != 0 and "not allowed on a read-only lake" in copied.output
     assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
     assert run_query(lake, "SELECT count(*) > 0 FROM estimates")[1] == [(True,)]
     for sql in ("DESCRIBE trend", "SHOW TABLES", "SUMMARIZE releases", "EXPLAIN SELECT * FROM trend"):
