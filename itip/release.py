@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -122,6 +123,31 @@ def discover(raw_dir: Path) -> Discovery:
     return Discovery(releases, problems, ignored)
 
 
+def last_plausible_year() -> int:
+    """Next year: an edition can be announced ahead, never further."""
+    return datetime.now(UTC).year + 1
+
+
+def year_refusal(file: str, year: int | None, codebook: Codebook) -> Problem | None:
+    """A file whose year cannot be an edition of the survey: before its first edition (the
+    codebook's `first_year`) or after next year. itip_0000.csv and itip_9999.csv would
+    otherwise load and get changes against year 0."""
+    if year is None:
+        return None
+    last = last_plausible_year()
+    if codebook.first_year <= year <= last:
+        return None
+    return Problem(
+        file,
+        None,
+        None,
+        "year_range",
+        str(year),
+        f"year {year} in the file name is outside the survey's years {codebook.first_year}-{last} "
+        "(first edition: codebook first_year; at most next year); rename the file to its edition year",
+    )
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -199,6 +225,9 @@ def check_release(path: Path, codebook: Codebook, year: int | None = None) -> Ch
     if file_year is None:
         problem = Problem(file, None, None, "file_name", None, "file name must be itip_<YEAR>.csv or itip_<YEAR>.xlsx")
         return CheckedRelease(file, 0, pd.DataFrame(), [problem])
+    refusal = year_refusal(file, file_year, codebook)
+    if refusal is not None:
+        return CheckedRelease(file, file_year, pd.DataFrame(), [refusal])
     try:
         table = read_release(path)
     except FileProblems as exc:
