@@ -51,6 +51,13 @@ UNREADABLE = "unreadable"
 #: Reading or checking the file failed unexpectedly (a bug): reported, not recorded, tried again.
 FAILED = "failed"
 
+#: The racy-timestamp margin of the stat cache. File timestamps come from a coarse clock
+#: (a few ms on Linux, 2 s on FAT, whatever the server says on a network mount): a file
+#: written again within that tick after its stat keeps the same mtime and ctime. So a cache
+#: entry is trusted only for a file whose mtime and ctime are older than the moment of its
+#: stat by more than this; younger files are hashed again (as git's index does).
+RACY_NS = int(float(os.environ.get("ITIP_STAT_CACHE_RACY_SECONDS", "2")) * 1e9)
+
 #: Bumped whenever a check changes what it accepts: a rejection decided by older checks is
 #: not remembered (see `decided_by`).
 CHECKS_VERSION = 2
@@ -224,15 +231,16 @@ def cache_key(path: Path) -> str:
 
 def cached_sha(wh: Warehouse, path: Path, status: FileStat) -> str | None:
     """The recorded hash of a file whose stat is unchanged since, as git's index decides: size,
-    mtime, inode and ctime equal, and the mtime older than the moment they were recorded (a
-    file written in the same clock tick as the stat may have changed after it: hashed again)."""
+    mtime, inode and ctime equal, and mtime and ctime older than the moment they were recorded
+    by more than RACY_NS (a file written in the same clock tick as the stat may have changed
+    after it without a new timestamp: hashed again)."""
     entry = wh.file_stat(cache_key(path))
     if entry is None:
         return None
     size, mtime_ns, inode, ctime_ns, sha, recorded_ns = entry
     if (size, mtime_ns, inode, ctime_ns) != (status.size, status.mtime_ns, status.inode, status.ctime_ns):
         return None
-    if status.mtime_ns >= recorded_ns or status.ctime_ns >= recorded_ns:  # the racy-timestamp rule
+    if max(status.mtime_ns, status.ctime_ns) >= recorded_ns - RACY_NS:  # the racy-timestamp rule
         return None
     return sha
 
