@@ -409,7 +409,7 @@ def report_fingerprint(warehouse: Path | Lake, codebook: Codebook) -> str | None
                 "SELECT count(*), string_agg(CAST(release_id AS VARCHAR), ',' ORDER BY release_id) "
                 "FROM releases WHERE status = 'loaded'"
             ).fetchone()
-    except (ItipError, OSError):
+    except Exception:  # best effort: a warehouse that cannot be read has no report to refresh
         return None
     if row is None or not row[0]:
         return None
