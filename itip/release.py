@@ -8,6 +8,7 @@ tasks are made of.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from itip.codebook import Codebook
-from itip.problems import FileProblems, Problem
+from itip.problems import FileProblems, ItipError, Problem
 from itip.reading import Table, read_table
 from itip.staging import is_header, stage
 
@@ -128,14 +129,27 @@ def last_plausible_year() -> int:
     return datetime.now(UTC).year + 1
 
 
+def plausible_years(codebook: Codebook) -> tuple[int, int]:
+    """(first, last) year a release file may have: the codebook's first_year to next year, or
+    ITIP_YEAR_RANGE (`FIRST-LAST`) where set, for synthetic benchmarks that need more years
+    than the survey has had."""
+    env = os.environ.get("ITIP_YEAR_RANGE", "").strip()
+    if not env:
+        return codebook.first_year, last_plausible_year()
+    first, _, last = env.partition("-")
+    if not (first.isdigit() and last.isdigit() and len(first) == len(last) == 4 and first <= last):
+        raise ItipError(f"ITIP_YEAR_RANGE must be two four-digit years FIRST-LAST (e.g. 2008-2027), not {env!r}")
+    return int(first), int(last)
+
+
 def year_refusal(file: str, year: int | None, codebook: Codebook) -> Problem | None:
     """A file whose year cannot be an edition of the survey: before its first edition (the
     codebook's `first_year`) or after next year. itip_0000.csv and itip_9999.csv would
     otherwise load and get changes against year 0."""
     if year is None:
         return None
-    last = last_plausible_year()
-    if codebook.first_year <= year <= last:
+    first, last = plausible_years(codebook)
+    if first <= year <= last:
         return None
     return Problem(
         file,
@@ -143,8 +157,9 @@ def year_refusal(file: str, year: int | None, codebook: Codebook) -> Problem | N
         None,
         "year_range",
         str(year),
-        f"year {year} in the file name is outside the survey's years {codebook.first_year}-{last} "
-        "(first edition: codebook first_year; at most next year); rename the file to its edition year",
+        f"year {year} in the file name is outside the survey's years {first}-{last} "
+        "(first edition: codebook first_year; at most next year; ITIP_YEAR_RANGE to change); "
+        "rename the file to its edition year",
     )
 
 

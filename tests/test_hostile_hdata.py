@@ -20,3 +20,19 @@ def test_attack_is_answered(attack: Attack, tmp_path: Path, request: pytest.Fixt
     if attack.flow:
         request.getfixturevalue("prefect_harness")
     attack.run(tmp_path)
+
+
+def test_a_synthetic_benchmark_may_widen_the_years(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ITIP_YEAR_RANGE (bench/respondents.py needs 21 synthetic years); a bad value is one clear error."""
+    from itip.codebook import load_codebook
+    from itip.problems import ItipError
+    from itip.release import year_refusal
+
+    codebook = load_codebook()
+    assert year_refusal("itip_2031.csv", 2031, codebook) is not None
+    monkeypatch.setenv("ITIP_YEAR_RANGE", "2008-2031")
+    assert year_refusal("itip_2031.csv", 2031, codebook) is None
+    assert year_refusal("itip_2007.csv", 2007, codebook) is not None
+    monkeypatch.setenv("ITIP_YEAR_RANGE", "twenty")
+    with pytest.raises(ItipError, match="ITIP_YEAR_RANGE must be two four-digit years"):
+        year_refusal("itip_2031.csv", 2031, codebook)
