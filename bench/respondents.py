@@ -100,6 +100,8 @@ def main() -> None:
             "DO_NOT_TRACK": "1",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "ITIP_ID_KEY": "benchmark key, not a secret",
+            # 21 synthetic years do not fit between the survey's first edition and next year
+            "ITIP_YEAR_RANGE": f"{first}-{new_year}",
         }
         one, hist, small = tmp / "one", tmp / "hist", tmp / "small"
         print(f"writing synthetic files: 1 + {args.years} years at {n:,}, {args.years} years at 1,000 ...", flush=True)

@@ -9,6 +9,8 @@ hashed); each task that touches the warehouse opens and closes it itself.
 # pydantic model built from the annotations, and a scheduled run gets the flow by value
 # (cloudpickle) with only the globals its body uses. String annotations such as "Lake" then
 # cannot be resolved and every scheduled run fails before it starts (tests/test_serve.py).
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +25,9 @@ from itip.codebook import Codebook, load_codebook
 from itip.editions import EDITIONS_KIND, CheckedEditions, check_editions
 from itip.failpoints import failpoint
 from itip.lake import Lake, target
-from itip.paths import CODEBOOK, default_raw
+from itip.paths import CODEBOOK, MAX_RELEASE_BYTES, default_raw
 from itip.privacy import load_key
-from itip.problems import FileProblems, Problem
+from itip.problems import FileProblems, ItipError, Problem
 from itip.reading import Table
 from itip.release import (
     RESPONDENTS_KIND,
@@ -36,8 +38,10 @@ from itip.release import (
     merge_problems,
     read_release,
     validate_release,
+    year_refusal,
 )
-from itip.respondents import RespondentResult, check_respondents
+from itip.respondents import MAX_RESPONDENT_BYTES, RespondentResult, check_respondents
+from itip.snapshot import Unreadable, private_copy
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -46,9 +50,11 @@ def discover_task(raw_dir: Path) -> Discovery:
 
 
 @task(name="plan", cache_policy=NO_CACHE)
-def plan_task(warehouse: Path | Lake, releases: list[ReleaseFile]) -> list[lib.Plan]:
+def plan_task(
+    warehouse: Path | Lake, releases: list[ReleaseFile], codebook: Codebook, verify: bool = False
+) -> list[lib.Plan]:
     """One task for all files: a run with nothing new costs one task, not one per year."""
-    return lib.plan_all(warehouse, releases)
+    return lib.plan_all(warehouse, releases, codebook, verify)
 
 
 @task(name="read", cache_policy=NO_CACHE)
@@ -73,8 +79,9 @@ def harmonise_task(
 
 @task(name="respondents", cache_policy=NO_CACHE)
 def respondents_task(path: Path, codebook: Codebook, year: int, warehouse: Path | Lake) -> RespondentResult:
-    """Read, check and aggregate a respondent-level file (in-memory DuckDB); returns aggregates only."""
-    return check_respondents(path, codebook, year, load_key(warehouse))
+    """Read, check and aggregate a respondent-level file (in-memory DuckDB); returns aggregates only.
+    `path` is the private copy the run hashed (itip.snapshot)."""
+    return check_respondents(path, codebook, year, load_key(warehouse), private=True)
 
 
 @task(name="editions", cache_policy=NO_CACHE)
@@ -147,9 +154,37 @@ def _process_editions(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook
     return load_task(warehouse, plan, result.editions, result.problems, result.rows, codebook)
 
 
+def _process_copy(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+    """Read the file once into a private copy, hashing exactly those bytes, and process the copy:
+    what is loaded is what the release records (issue 14). A file that cannot be read now is
+    reported as unreadable and not recorded; it is read again on the next run."""
+    release = plan.release
+    limit = MAX_RESPONDENT_BYTES if release.kind == RESPONDENTS_KIND else MAX_RELEASE_BYTES
+    try:
+        with private_copy(release.path, limit) as copied:
+            failpoint("after_read")
+            entry = (
+                lib.cache_key(release.path),
+                copied.stat.size,
+                copied.stat.mtime_ns,
+                copied.stat.inode,
+                copied.stat.ctime_ns,
+                copied.sha256,
+                copied.recorded_ns,
+            )
+            stats = (*(e for e in plan.stats if e[0] != entry[0]), entry)
+            local = replace(plan, release=replace(release, path=copied.path), sha256=copied.sha256, stats=stats)
+            return _process(warehouse, local, codebook)
+    except Unreadable as exc:
+        return lib.unreadable(release, exc)
+
+
 def _process(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
     release = plan.release
     name = release.path.name
+    refusal = year_refusal(name, release.year, codebook)
+    if refusal is not None:
+        return load_task(warehouse, plan, pd.DataFrame(), [refusal], 0, codebook)
     if release.kind == RESPONDENTS_KIND:
         return _process_respondents(warehouse, plan, codebook)
     if release.kind == EDITIONS_KIND:
@@ -157,7 +192,6 @@ def _process(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.
     assert release.year is not None  # only the editions file has no year
     progress.stage(name, "reading")
     table = read_task(release.path)
-    failpoint("after_read")
     if isinstance(table, list):
         return load_task(warehouse, plan, pd.DataFrame(), table, 0, codebook)
     progress.stage(name, f"validating {len(table.rows)} rows")
@@ -172,7 +206,40 @@ def _process(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.
     return load_task(warehouse, plan, estimates, problems, len(table.rows), codebook)
 
 
-def _ingest_locked(raw_dir: Path, warehouse: Path | Lake, codebook: Codebook) -> list[lib.FileOutcome]:
+def _guarded(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+    """One file; an unexpected failure while reading or checking it (a bug, not the file's fault)
+    ends that file with one line and the run goes on, so later years still load. Nothing is
+    recorded for it: it is tried again on the next run."""
+    try:
+        return _process_copy(warehouse, plan, codebook)
+    except (lib.Busy, ItipError, OSError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        name, year = plan.release.path.name, plan.release.year
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = f"could not be processed ({type(exc).__name__}: {first}); not recorded, tried again next run"
+        get_run_logger().error("%s: %s", name, message, exc_info=exc)
+        problem = Problem(name, None, None, "internal_error", None, message)
+        return lib.FileOutcome(name, year, lib.FAILED, message=message, problems=[problem])
+
+
+def _with_pending(plans: list[lib.Plan]) -> list[lib.Plan]:
+    """Stat cache rows of files hashed while planning but not processed (unchanged, still
+    rejected) ride along with the first write of the run: a run with nothing new writes nothing."""
+    pending = tuple(e for p in plans if p.outcome is not None for e in p.stats)
+    if not pending:
+        return plans
+    out, given = [], False
+    for p in plans:
+        if p.outcome is None and not given:
+            p, given = replace(p, stats=p.stats + pending), True
+        out.append(p)
+    return out
+
+
+def _ingest_locked(
+    raw_dir: Path, warehouse: Path | Lake, codebook: Codebook, verify: bool = False
+) -> list[lib.FileOutcome]:
     """Everything that needs the warehouse to itself: one writer at a time."""
     logger = get_run_logger()
     with lib.ingest_lock(warehouse):
@@ -187,8 +254,8 @@ def _ingest_locked(raw_dir: Path, warehouse: Path | Lake, codebook: Codebook) ->
         ]
         for outcome in outcomes:
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
-        for plan in plan_task(warehouse, found.releases):
-            outcome = plan.outcome or _process(warehouse, plan, codebook)
+        for plan in _with_pending(plan_task(warehouse, found.releases, codebook, verify)):
+            outcome = plan.outcome or _guarded(warehouse, plan, codebook)
             logger.info(outcome.line())
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
             outcomes.append(outcome)
@@ -218,6 +285,7 @@ def ingest(
     codebook_path: Path | None = None,
     report_dir: Path | None = None,
     lake_data: str | None = None,
+    verify: bool = False,
 ) -> list[lib.FileOutcome]:
     """Load every new or changed release file in raw/ into the warehouse.
 
@@ -226,14 +294,15 @@ def ingest(
     other files still load. When anything was loaded or superseded, the last step
     builds the key-figures report (default: report/ next to the warehouse).
     `warehouse` may be a lake (`ducklake:<catalog>`, data path `lake_data`): no lock
-    there, every file is one DuckLake transaction.
+    there, every file is one DuckLake transaction. `verify` hashes every file instead of
+    trusting the stat cache for files whose stat is unchanged (itip ingest --verify).
     """
     raw_dir = Path(raw_dir or default_raw())
     warehouse = target(warehouse, lake_data)
     codebook = load_codebook(Path(codebook_path or CODEBOOK))
     logger = get_run_logger()
     try:
-        outcomes = _ingest_locked(raw_dir, warehouse, codebook)
+        outcomes = _ingest_locked(raw_dir, warehouse, codebook, verify)
     except lib.Busy as exc:
         # Another run holds the warehouse: an expected situation, reported, not a crash.
         logger.warning(str(exc))
@@ -256,11 +325,41 @@ def ingest(
         f"{sum(o.status in (lib.LOADED, lib.SUPERSEDED) for o in outcomes)} loaded, "
         f"{sum(o.failed for o in outcomes)} rejected, {sum(o.status == lib.UNCHANGED for o in outcomes)} unchanged",
     )
-    if any(o.status in (lib.LOADED, lib.SUPERSEDED) for o in outcomes):
+    target_dir = Path(report_dir or warehouse.parent / "report")
+    built_from = lib.report_fingerprint(warehouse, codebook)
+    changed = any(o.status in (lib.LOADED, lib.SUPERSEDED) for o in outcomes)
+    if changed or _report_stale(target_dir, built_from):
         try:
-            path = report_task(warehouse, Path(report_dir or warehouse.parent / "report"), codebook)
+            path = report_task(warehouse, target_dir, codebook)
         except Exception as exc:  # the files are loaded all the same; say so instead of failing the run
             logger.error("key-figures report not built: %s (retry with: itip report)", exc)
         else:
+            _mark_report(target_dir, built_from)
             logger.info("key-figures report written to %s", path)
     return outcomes
+
+
+#: Written beside the report after it is built: which warehouse state it shows.
+REPORT_STATE = ".itip-report-state.json"
+
+
+def _report_stale(report_dir: Path, built_from: str | None) -> bool:
+    """True when the report was built from another warehouse state than the one there is now
+    (a run killed after its swap, before the report): the next run rebuilds it even when it
+    finds nothing new. A warehouse with nothing loaded has nothing to report."""
+    if built_from is None:
+        return False
+    try:
+        state = json.loads((report_dir / REPORT_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return not isinstance(state, dict) or state.get("built_from") != built_from
+
+
+def _mark_report(report_dir: Path, built_from: str | None) -> None:
+    if built_from is None:
+        return
+    try:
+        (report_dir / REPORT_STATE).write_text(json.dumps({"built_from": built_from}), encoding="utf-8")
+    except OSError as exc:
+        get_run_logger().warning("report state not recorded (%s); the next run rebuilds the report", exc.strerror)

@@ -191,12 +191,17 @@ def ingest(
     warehouse: WarehouseOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's own log lines.")] = False,
     lake_data: LakeDataOpt = None,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Hash every file instead of trusting the stat cache for unchanged ones.")
+    ] = False,
 ) -> None:
     """Load new and changed release files into the warehouse, as a Prefect flow run.
 
     Prints one line per file: loaded, superseded, unchanged, rejected or still
     rejected, and every problem of a rejected file. Exits 1 when any file is
-    rejected (on every run while it stays in raw/), else 0.
+    rejected (on every run while it stays in raw/) or could not be read this time
+    (unreadable: not recorded, read again next run), else 0. Unchanged files are
+    recognised by a stat cache; --verify hashes every file.
 
     Example: itip ingest --raw raw --warehouse warehouse/itip.duckdb
     """
@@ -218,7 +223,7 @@ def ingest(
     try:
         check_key(_where(warehouse, lake_data))  # a bad pseudonymisation key: one line before the run
         with Reporter(), _quiet_prefect_failures(not verbose):
-            outcomes = ingest_flow(raw_dir=raw_dir, warehouse=_where(warehouse, lake_data))
+            outcomes = ingest_flow(raw_dir=raw_dir, warehouse=_where(warehouse, lake_data), verify=verify)
     except ItipError as exc:
         raise _fail(str(exc)) from None
     except Exception as exc:  # Prefect or the machine failed, not the input: say so in one line

@@ -79,6 +79,8 @@ class Codebook:
     sha256: str
     #: How respondent-level files are read (None when the codebook has no `respondents` section).
     respondents: RespondentSpec | None = None
+    #: The survey's first edition: release files of earlier years are refused (see itip.release.year_refusal).
+    first_year: int = 2008
     _alias_index: dict[str, tuple[str, str | None]] = field(default_factory=dict, repr=False)
     _vocab_index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
@@ -268,6 +270,7 @@ def _parse_codebook(text: str, path: Path) -> Codebook:
         survey_breaks=tuple(survey_breaks),
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         respondents=parse_respondent_spec(data.get("respondents"), data["indicators"], segments, surveys, path),
+        first_year=_first_year(data.get("first_year", 2008), path),
         _alias_index=alias_index,
         _vocab_index={
             "survey": _vocabulary(surveys, "survey", path),
@@ -275,6 +278,12 @@ def _parse_codebook(text: str, path: Path) -> Codebook:
             "qualifier": _vocabulary(qualifiers, "qualifier", path),
         },
     )
+
+
+def _first_year(value: object, path: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2100:
+        raise ItipError(f"{path}: first_year must be a year (1900-2100), not {value!r}")
+    return value
 
 
 def load_codebook(path: Path | None = None) -> Codebook:

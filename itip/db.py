@@ -298,16 +298,52 @@ class Warehouse:
             [year, kind],
         )
 
-    def rejected_release(self, year: int | None, kind: str, sha256: str) -> ReleaseRow | None:
-        """The rejection of this exact content, if it was rejected before and not loaded since."""
+    def rejected_release(
+        self, year: int | None, kind: str, sha256: str, decided_by: str | None = None
+    ) -> ReleaseRow | None:
+        """The rejection of this exact content, if it was rejected before and not loaded since,
+        by the same judge (`decided_by`: codebook and checks; see itip.ingest.decided_by). A
+        rejection by another codebook (say, before an alias was added) is not remembered."""
         return self._release(
             "SELECT release_id, year, kind, file_name, sha256, rows, status FROM releases "
             "WHERE year IS NOT DISTINCT FROM ? AND kind = ? AND sha256 = ? AND status = 'rejected' "
+            "AND (? IS NULL OR decided_by = ?) "
             "AND release_id > coalesce((SELECT max(release_id) FROM releases "
             "WHERE year IS NOT DISTINCT FROM ? AND kind = ? AND status = 'loaded'), 0) "
             "ORDER BY release_id DESC LIMIT 1",
-            [year, kind, sha256, year, kind],
+            [year, kind, sha256, decided_by, decided_by, year, kind],
         )
+
+    # --- the stat cache (issue 9) --------------------------------------------------------
+    def file_stat(self, path: str) -> tuple[int, int, int, int, str, int] | None:
+        """(size, mtime_ns, inode, ctime_ns, sha256, recorded_ns) recorded for a release file path."""
+        if not self._has_table("file_stats"):  # a warehouse not yet migrated (read-only planning)
+            return None
+        row = self.con.execute(
+            "SELECT size, mtime_ns, inode, ctime_ns, sha256, recorded_ns FROM file_stats WHERE path = ?", [path]
+        ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]), int(row[3]), str(row[4]), int(row[5]))
+
+    def record_file_stats(self, entries: list[tuple[str, int, int, int, int, str, int]]) -> None:
+        """Replace the stat cache rows of these paths: (path, size, mtime_ns, inode, ctime_ns, sha256, recorded_ns)."""
+        if not entries:
+            return
+        frame = pd.DataFrame.from_records(
+            entries, columns=["path", "size", "mtime_ns", "inode", "ctime_ns", "sha256", "recorded_ns"]
+        )
+        with self.transaction():
+            self.con.register("_stats", frame)
+            self.con.execute("DELETE FROM file_stats WHERE path IN (SELECT path FROM _stats)")
+            self.con.execute("INSERT INTO file_stats BY NAME SELECT * FROM _stats")
+            self.con.unregister("_stats")
+
+    def _has_table(self, name: str) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+            "AND database_name = current_database() AND schema_name = current_schema()",
+            [name],
+        ).fetchone()
+        return bool(row and row[0])
 
     def rejections(self, release_id: int) -> list[Problem]:
         rows = self.con.execute(
@@ -382,8 +418,10 @@ class Warehouse:
         rows: int,
         problems: list[Problem],
         flow_run_id: str | None,
+        decided_by: str | None = None,
     ) -> int:
-        """Record a rejected file and every problem, in one transaction. Current data stays."""
+        """Record a rejected file and every problem, in one transaction. Current data stays.
+        `decided_by` records what judged it (the rejection is only remembered while that holds)."""
         summary = f"{len(problems)} problem(s); first: {problems[0].message}" if problems else "rejected"
         records = pd.DataFrame.from_records(
             [
@@ -403,10 +441,10 @@ class Warehouse:
         with self.transaction():
             release_id = self._next_release_id()
             self.con.execute(
-                "INSERT INTO releases "
-                "(release_id, year, kind, file_name, sha256, rows, status, loaded_at, flow_run_id, message) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'rejected', now(), ?, ?)",
-                [release_id, year, kind, file_name, sha256, rows, flow_run_id, summary],
+                "INSERT INTO releases (release_id, year, kind, file_name, sha256, rows, status, loaded_at, "
+                "flow_run_id, message, decided_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'rejected', now(), ?, ?, ?)",
+                [release_id, year, kind, file_name, sha256, rows, flow_run_id, summary, decided_by],
             )
             records.insert(0, "release_id", release_id)
             self.con.register("_rejections", records)
@@ -575,6 +613,54 @@ def open_warehouse(path: Path | Lake, read_only: bool = False) -> Iterator[Wareh
         con.close()
 
 
+def real_path(path: Path) -> Path:
+    """The warehouse file itself when `path` is a symbolic link to it: the swap must replace
+    the file the link points to, not the link (which would then be a plain file beside a
+    target nobody updates). Links in the folders above are fine as they are."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def wal_path(path: Path) -> Path:
+    """DuckDB's write-ahead log of a database file."""
+    return path.with_name(path.name + ".wal")
+
+
+def settle_wal(path: Path) -> bool:
+    """Replay and checkpoint a write-ahead log that a read-write session left beside the warehouse.
+
+    A session that opened the warehouse read-write (the DuckDB CLI's default) and was killed
+    leaves `itip.duckdb.wal` holding its last writes. Swapping a new file in beside it would
+    pair the new file with a log that does not belong to it, and every later open would fail.
+    So, under the ingest lock and before anything is copied, the warehouse is opened
+    read-write once, which replays the log into the file and removes it. When the session is
+    still alive (DuckDB refuses the open), the ingest stops with a clear message instead.
+    Returns True when a log was replayed. Callers must hold the ingest lock."""
+    path = real_path(path)
+    wal = wal_path(path)
+    if not wal.exists() or not path.exists():
+        return False
+    try:
+        con = duckdb.connect(str(path), read_only=False, config=BASE_CONFIG)
+    except duckdb.IOException as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ItipError(
+            f"{path}: another process has the warehouse open while a write-ahead log ({wal.name}) of a "
+            f"read-write session exists ({first}); close that session (open the warehouse read-only) "
+            "and run the ingest again: nothing was changed"
+        ) from None
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ItipError(
+            f"{path}: its write-ahead log {wal.name} cannot be replayed ({first}); it was left by a "
+            f"read-write session. Move {wal.name} aside (its writes are lost) and run the ingest again"
+        ) from None
+    try:
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return True
+
+
 def snapshot_path(path: Path) -> Path:
     """The private working copy an ingest writes before swapping it in."""
     return path.with_name(path.name + ".next")
@@ -582,7 +668,7 @@ def snapshot_path(path: Path) -> Path:
 
 def remove_snapshot(path: Path) -> None:
     """Delete a working copy left by a killed ingest (call only while holding the ingest lock)."""
-    work = snapshot_path(path)
+    work = snapshot_path(real_path(path))
     fresh = _fresh_path(work)
     for leftover in (work, work.with_name(work.name + ".wal"), fresh, fresh.with_name(fresh.name + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -651,8 +737,10 @@ def write_snapshot(path: Path) -> Iterator[Warehouse]:
     step. Sessions that had the old file open keep reading it unchanged; the
     next session opens the new one. A crash at any point leaves the warehouse as
     it was before the block or as it is after it, never in between; the next
-    ingest removes the orphaned copy. Callers must hold the ingest lock.
+    ingest removes the orphaned copy. Callers must hold the ingest lock. When `path` is a
+    symbolic link, the file it points to is replaced and the link stays.
     """
+    path = real_path(path)
     work = snapshot_path(path)
     remove_snapshot(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -802,6 +890,12 @@ class RespondentTable:
         num = self._number(column)
         condition = f"{self._text(column)} IS NULL OR ({num} IS NOT NULL AND NOT ({num} > 0 AND isfinite({num})))"
         return self._failing(condition, column, {}, limit)
+
+    def outside(self, column: str, low: float, high: float, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+        """Rows whose positive, finite number lies outside [low, high] (the other failures have their own checks)."""
+        num = self._number(column)
+        condition = f"{num} > 0 AND isfinite({num}) AND ({num} < $low OR {num} > $high)"
+        return self._failing(condition, column, {"low": low, "high": high}, limit)
 
     def not_positive_if_given(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
         """Rows whose (non-empty) cell is not a positive, finite number."""
@@ -1037,11 +1131,27 @@ def _memory_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _exact_path(path: Path) -> str:
+    """A path DuckDB's readers take as exactly that file: they expand `*`, `?`, `[...]` and
+    `{a,b}` as globs (`--raw 'r[a]w'` read the sibling folder raw/). Respondent files are read
+    from a private copy whose path has none of them (itip.snapshot); anything else is refused."""
+    from itip.snapshot import has_glob
+
+    if has_glob(path):
+        raise ItipError(
+            f"{path.name}: its path has a character DuckDB reads as a pattern (* ? [ ] {{ }}); "
+            "set TMPDIR (or ITIP_READ_TMPDIR) to a folder without them"
+        )
+    return str(path)
+
+
 def csv_header(path: Path) -> list[str]:
     """The column names of a CSV file, as DuckDB's sniffer reads them."""
     con = _memory_connection()
     try:
-        rows = con.execute("DESCRIBE SELECT * FROM read_csv($path, all_varchar = true)", {"path": str(path)}).fetchall()
+        rows = con.execute(
+            "DESCRIBE SELECT * FROM read_csv($path, all_varchar = true)", {"path": _exact_path(path)}
+        ).fetchall()
     finally:
         con.close()
     return [str(r[0]) for r in rows]
@@ -1064,13 +1174,13 @@ def respondent_csv(path: Path, columns: dict[str, str], types: dict[str, str]) -
         try:
             con.execute(
                 f"CREATE TABLE raw AS SELECT {select} FROM read_csv($path, header = true, types = $types)",
-                {"path": str(path), "types": file_types},
+                {"path": _exact_path(path), "types": file_types},
             )
         except duckdb.ConversionException:
             con.execute(
                 f"CREATE OR REPLACE TABLE raw AS SELECT {select} "
                 "FROM read_csv($path, header = true, all_varchar = true)",
-                {"path": str(path)},
+                {"path": _exact_path(path)},
             )
         yield RespondentTable(con, row_offset=2)
     finally:

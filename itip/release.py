@@ -8,14 +8,16 @@ tasks are made of.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from itip.codebook import Codebook
-from itip.problems import FileProblems, Problem
+from itip.problems import FileProblems, ItipError, Problem
 from itip.reading import Table, read_table
 from itip.staging import is_header, stage
 
@@ -122,6 +124,45 @@ def discover(raw_dir: Path) -> Discovery:
     return Discovery(releases, problems, ignored)
 
 
+def last_plausible_year() -> int:
+    """Next year: an edition can be announced ahead, never further."""
+    return datetime.now(UTC).year + 1
+
+
+def plausible_years(codebook: Codebook) -> tuple[int, int]:
+    """(first, last) year a release file may have: the codebook's first_year to next year, or
+    ITIP_YEAR_RANGE (`FIRST-LAST`) where set, for synthetic benchmarks that need more years
+    than the survey has had."""
+    env = os.environ.get("ITIP_YEAR_RANGE", "").strip()
+    if not env:
+        return codebook.first_year, last_plausible_year()
+    first, _, last = env.partition("-")
+    if not (first.isdigit() and last.isdigit() and len(first) == len(last) == 4 and first <= last):
+        raise ItipError(f"ITIP_YEAR_RANGE must be two four-digit years FIRST-LAST (e.g. 2008-2027), not {env!r}")
+    return int(first), int(last)
+
+
+def year_refusal(file: str, year: int | None, codebook: Codebook) -> Problem | None:
+    """A file whose year cannot be an edition of the survey: before its first edition (the
+    codebook's `first_year`) or after next year. itip_0000.csv and itip_9999.csv would
+    otherwise load and get changes against year 0."""
+    if year is None:
+        return None
+    first, last = plausible_years(codebook)
+    if first <= year <= last:
+        return None
+    return Problem(
+        file,
+        None,
+        None,
+        "year_range",
+        str(year),
+        f"year {year} in the file name is outside the survey's years {first}-{last} "
+        "(first edition: codebook first_year; at most next year; ITIP_YEAR_RANGE to change); "
+        "rename the file to its edition year",
+    )
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -199,6 +240,9 @@ def check_release(path: Path, codebook: Codebook, year: int | None = None) -> Ch
     if file_year is None:
         problem = Problem(file, None, None, "file_name", None, "file name must be itip_<YEAR>.csv or itip_<YEAR>.xlsx")
         return CheckedRelease(file, 0, pd.DataFrame(), [problem])
+    refusal = year_refusal(file, file_year, codebook)
+    if refusal is not None:
+        return CheckedRelease(file, file_year, pd.DataFrame(), [refusal])
     try:
         table = read_release(path)
     except FileProblems as exc:

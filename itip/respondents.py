@@ -44,6 +44,11 @@ KIND = "respondents"
 ROWS_LISTED = int(os.environ.get("ITIP_PROBLEM_ROWS_LISTED", "50"))
 #: Respondent files larger than this are rejected unread.
 MAX_RESPONDENT_BYTES = int(os.environ.get("ITIP_MAX_RESPONDENT_BYTES", 4 * 1024**3))
+#: Weights are accepted in this range. A weight of 1e-200 passes "positive" but its square
+#: underflows to 0, so Σw² and the effective n (Σw)²/Σw² divide by zero (issue 14); one of
+#: 1e200 overflows. Survey weights are ratios, so a file can always be rescaled into it.
+MIN_WEIGHT = 1e-6
+MAX_WEIGHT = 1e9
 TRUE_TEXT = {"true", "1", "ja", "yes", "t", "sann"}
 
 
@@ -152,7 +157,7 @@ def _read_xlsx(path: Path, spec: RespondentSpec) -> tuple[pd.DataFrame, list[str
     entity inspection published workbooks get (raises FileProblems when refused)."""
     from itip.paths import MAX_RESPONDENT_XLSX_UNCOMPRESSED_BYTES, MAX_XLSX_COMPRESSION_RATIO
     from itip.reading.bounds import Limits
-    from itip.reading.workbook import inspect_xlsx
+    from itip.reading.workbook import choose_sheet, inspect_xlsx
 
     limits = Limits(
         0,
@@ -164,7 +169,8 @@ def _read_xlsx(path: Path, spec: RespondentSpec) -> tuple[pd.DataFrame, list[str
     )
     inspect_xlsx(path, limits)
     sheets = pd.ExcelFile(path, engine="openpyxl")
-    sheet = next((s for s in sheets.sheet_names if str(s).lower() in ("data", "respondenter")), sheets.sheet_names[0])
+    # never a hidden sheet, even one named data (itip.reading.workbook.choose_sheet)
+    sheet = choose_sheet(sheets.book, ("data", "respondenter"), path.name)
     header = pd.read_excel(sheets, sheet_name=sheet, nrows=0)
     keep, dropped = _declared_map([str(c) for c in header.columns], spec)
     frame = pd.read_excel(sheets, sheet_name=sheet, usecols=list(keep), dtype=object)
@@ -333,6 +339,15 @@ def _check_table(
             "weight_positive",
             "weight must be a positive number (leave the column out for weight 1)",
             table.not_positive(spec.weight_column, n),
+        )
+        problems += _rows(
+            file,
+            spec.weight_column,
+            "weight_range",
+            f"weight is outside {MIN_WEIGHT:g} to {MAX_WEIGHT:g}: weights this small or large lose all precision "
+            "when squared and summed (the variance and effective n divide by those sums); only the ratios "
+            "of weights matter, so rescale them all by one factor",
+            table.outside(spec.weight_column, MIN_WEIGHT, MAX_WEIGHT, n),
         )
     for seg in spec.segments:
         if seg.column in cols:
@@ -609,8 +624,32 @@ def _estimates(
     return frame
 
 
-def check_respondents(path: Path, codebook: Codebook, year: int, key: bytes) -> RespondentResult:
-    """Read, check and aggregate one respondent file without touching the warehouse."""
+def check_respondents(
+    path: Path, codebook: Codebook, year: int, key: bytes, *, private: bool = False
+) -> RespondentResult:
+    """Read, check and aggregate one respondent file without touching the warehouse.
+
+    The file is read from a private copy (itip.snapshot): DuckDB reads files by path and
+    would take `[`, `*` or `?` in a folder name for a glob, and a file written while it is
+    read must not be half read. `private` says `path` is such a copy already (the ingest
+    flow makes it, to hash exactly the bytes it loads)."""
+    from itip.release import year_refusal
+    from itip.snapshot import Unreadable, private_copy
+
+    refusal = year_refusal(path.name, year, codebook)
+    if refusal is not None:
+        return RespondentResult(path.name, year, pd.DataFrame(), [refusal])
+    if private:
+        return _check_respondents(path, codebook, year, key)
+    try:
+        with private_copy(path, MAX_RESPONDENT_BYTES) as copied:
+            return _check_respondents(copied.path, codebook, year, key)
+    except Unreadable as exc:
+        problem = _problem(path.name, None, None, "unreadable", None, str(exc))
+        return RespondentResult(path.name, year, pd.DataFrame(), [problem])
+
+
+def _check_respondents(path: Path, codebook: Codebook, year: int, key: bytes) -> RespondentResult:
     file = path.name
     spec = codebook.respondents
     if spec is None:

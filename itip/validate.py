@@ -18,10 +18,18 @@ from itip.codebook import Codebook
 from itip.problems import Problem
 from schemas.models import KEY, ROUNDING_PER_SHARE, SOURCE_KEY, Estimate, StagedFigure
 
+#: The fewest respondents a published share may rest on. A share of one respondent is 0 or
+#: 100 % and nothing in between (47 % of n = 1 is a typo, not a figure), and below the
+#: disclosure threshold for respondent-level cells (`min_cell_n`, default 10) a share is
+#: neither a statistic nor publishable: such a figure is refused, naming the row.
+MIN_PUBLISHED_N = 10
+
 
 def staged_schema(file_year: int) -> pa.DataFrameSchema:
     schema = StagedFigure.to_schema()
-    return schema.update_column("year", checks=[pa.Check.equal_to(file_year, error="year_matches_file")])
+    schema = schema.update_column("year", checks=[pa.Check.equal_to(file_year, error="year_matches_file")])
+    n_checks = [*schema.columns["n"].checks, pa.Check.ge(MIN_PUBLISHED_N, error="n_minimum")]
+    return schema.update_column("n", checks=n_checks)
 
 
 def estimate_schema(codebook: Codebook) -> pa.DataFrameSchema:
@@ -83,6 +91,11 @@ MESSAGES = {
     "year_matches_file": "year {value} contradicts the year in the file name ({year})",
     "in_range(0, 100)": "value {value} is outside 0-100",
     "greater_than(0)": "n must be a positive whole number of respondents",
+    "n_minimum": (
+        "n = {value} respondents is below the minimum of "
+        + str(MIN_PUBLISHED_N)
+        + " a published share may rest on (a share of so few is not a statistic; check the n column)"
+    ),
     "str_length(1, None)": "{column} is empty",
     "not_nullable": "{column} is empty",
     "indicator_or_question": "neither indicator nor question is given",

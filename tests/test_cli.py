@@ -71,7 +71,7 @@ def test_check_lists_every_problem_with_file_row_and_column(tmp_path: Path) -> N
 
 
 def test_check_missing_file(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["check", str(tmp_path / "itip_2030.csv")])
+    result = runner.invoke(app, ["check", str(tmp_path / "itip_2026.csv")])
     assert result.exit_code == 1
     assert "no such file" in result.output
 

@@ -111,3 +111,21 @@ def test_kill_leaves_a_whole_state_and_next_run_completes(
     assert not [o.line() for o in outcomes if o.failed]
     assert state(warehouse) == expected[-1]
     assert not snapshot_path(warehouse).exists(), "the killed run's working copy is cleaned up"
+
+
+def test_a_kill_after_the_last_swap_does_not_leave_the_report_stale(
+    states: tuple[Path, list[tuple[object, ...]]], tmp_path: Path
+) -> None:
+    """Killed after the last file's swap, before the report: the next run finds nothing new but
+    sees that the report is older than the warehouse, and rebuilds it (issue 14)."""
+    start, expected = states
+    warehouse = tmp_path / "itip.duckdb"
+    shutil.copy(start, warehouse)
+    raw = build_raw(tmp_path / "raw", len(CHANGES))
+    killed = run_ingest(raw, warehouse, f"after_swap:{len(CHANGES)}")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert state(warehouse) == expected[-1]
+    assert not (tmp_path / "report" / "index.html").exists()
+    outcomes = ingest(raw_dir=raw, warehouse=warehouse)
+    assert {o.status for o in outcomes} == {"unchanged"}
+    assert (tmp_path / "report" / "index.html").is_file(), "the stale report is rebuilt"

@@ -21,7 +21,7 @@ import openpyxl
 import pytest
 
 import itip.reading
-from itip.codebook import Codebook, load_codebook
+from itip.codebook import Codebook
 from itip.problems import Problem
 from itip.reading.workbook import _entity_attack, _xlsx_failure
 from itip.release import check_release, discover
@@ -39,6 +39,7 @@ from tests.hostile.cases import (
     trust,
     year_of,
 )
+from tests.hostile.years import corpus_codebook, write_corpus_codebook
 
 #: Peak RSS growth allowed while the heavy cases (zip bombs, entity expansion,
 #: oversize and over-limit files, thousands of duplicates) are checked, after a
@@ -57,7 +58,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 @functools.cache
 def _codebook() -> Codebook:
-    return load_codebook()
+    return corpus_codebook()  # the bundled codebook with first_year 1900 (tests/hostile/years.py)
 
 
 def checks(problems: list[Problem]) -> list[tuple[int | None, str | None, str]]:
@@ -232,13 +233,13 @@ def test_links_to_nothing_or_to_a_pipe_are_refused(tmp_path: Path, kind: str) ->
 _MEASURE = """
 import json, resource, sys, time
 from pathlib import Path
-from itip.codebook import load_codebook
 from itip.release import check_release
+from tests.hostile.years import corpus_codebook
 
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-codebook = load_codebook()
+codebook = corpus_codebook()
 for warm in sys.argv[2:4]:
     assert check_release(Path(warm), codebook).ok
 base = peak_mb()
@@ -355,7 +356,8 @@ def test_one_ingest_of_the_whole_corpus(raw_copy: Path, tmp_path: Path, prefect_
     (raw_copy / "itip_1998.csv").mkdir()
 
     warehouse = tmp_path / "wh" / "itip.duckdb"
-    outcomes = {o.file: o for o in ingest(raw_dir=raw_copy, warehouse=warehouse)}
+    codebook_path = write_corpus_codebook(tmp_path)
+    outcomes = {o.file: o for o in ingest(raw_dir=raw_copy, warehouse=warehouse, codebook_path=codebook_path)}
 
     for year in BUNDLED_YEARS:
         name = f"itip_{year}.xlsx" if year in (2011, 2022, 2024) else f"itip_{year}.csv"

@@ -128,11 +128,11 @@ def test_an_ingest_that_changes_nothing_leaves_the_snapshot_alone(tmp_path: Path
     first = trend.stat().st_mtime_ns
     ingest(raw_dir=raw, warehouse=path)
     assert trend.stat().st_mtime_ns == first
-    write(raw, "itip_2030.csv", "survey,indicator,value,source\ncitizens,trust_personal_data_safe,55,https://x\n")
+    write(raw, "itip_2026.csv", "survey,indicator,value,source\ncitizens,trust_personal_data_safe,55,https://x\n")
     ingest(raw_dir=raw, warehouse=path)
     with duckdb.connect() as con:
         years = con.execute("SELECT list(DISTINCT year ORDER BY year) FROM read_parquet(?)", [str(trend)]).fetchone()
-    assert years is not None and years[0] == [2021, 2030]
+    assert years is not None and years[0] == [2021, 2026]
 
 
 # --- CSV for Norwegian Excel, plain CSV, xlsx ----------------------------------------------
@@ -170,7 +170,7 @@ def test_excel_csv_guards_formulas_and_plain_csv_is_for_programs(tmp_path: Path,
     raw.mkdir()
     write(
         raw,
-        "itip_2030.csv",
+        "itip_2026.csv",
         'survey,indicator,value,source,note\ncitizens,trust_personal_data_safe,36.4,https://x,"=HYPERLINK(""x"")"\n',
     )
     path = tmp_path / "itip.duckdb"

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from itip.codebook import Codebook, load_codebook
 from itip.release import check_release
 from itip.staging import HEADERS
+from itip.validate import MIN_PUBLISHED_N  # published shares rest on at least 10 respondents
 
 YEAR = 2020
 SETTINGS = settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -114,7 +115,7 @@ def figures(draw: st.DrawFn) -> Figure:
         symbol=symbol,
         qualifier=qualifier,
         qualifier_text=draw(st.sampled_from(spellings(cb.qualifiers, qualifier))) if qualifier else "",
-        n=draw(st.none() | st.integers(1, 5_000_000)),
+        n=draw(st.none() | st.integers(MIN_PUBLISHED_N, 5_000_000)),
         source=draw(cell_text()),
         note=draw(st.none() | cell_text(multiline=True)),
     )

@@ -9,7 +9,7 @@ import zlib
 from datetime import date, datetime
 from pathlib import Path
 
-from itip.problems import FileProblems
+from itip.problems import FileProblems, Problem
 from itip.reading.bounds import Budget, Limits
 from itip.reading.bounds import fail as _fail
 
@@ -29,9 +29,38 @@ _DTD_MARKERS = tuple(
 )
 
 
+def scales_by_100(number_format: str | None) -> bool:
+    """Whether Excel shows a cell with this number format multiplied by 100: only when the
+    format has a percent sign that is a format code. A `%` inside quotes (`0.0" %"`) or after
+    a backslash (`0\\%`) is literal text, shown as is: 0.5 formatted `0.0" %"` reads "0.5 %",
+    not 50 %; `[...]` (colours, conditions, locales), `_x` (a space as wide as x) and `*x`
+    (fill) are skipped too."""
+    if not number_format or "%" not in number_format:
+        return False
+    i, text = 0, number_format
+    while i < len(text):
+        c = text[i]
+        if c == '"':
+            end = text.find('"', i + 1)
+            i = len(text) if end < 0 else end + 1
+            continue
+        if c in "\\_*":
+            i += 2
+            continue
+        if c == "[":
+            end = text.find("]", i + 1)
+            i = len(text) if end < 0 else end + 1
+            continue
+        if c == "%":
+            return True
+        i += 1
+    return False
+
+
 def _cell_text(value: object, number_format: str | None) -> str:
     """A spreadsheet cell as the text a person reads. A cell formatted as a
-    percentage holds 0.47 for 47 %, so it is scaled back to percent."""
+    percentage holds 0.47 for 47 %, so it is scaled back to percent (only for a
+    real percent format: see `scales_by_100`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -39,7 +68,7 @@ def _cell_text(value: object, number_format: str | None) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, int | float):
-        if number_format and "%" in number_format:
+        if scales_by_100(number_format):
             value = round(float(value) * 100, 10)
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
@@ -177,8 +206,7 @@ def read_xlsx(path: Path, limits: Limits) -> tuple[list[tuple[int, list[str]]], 
         raise _xlsx_failure(file, exc, path, "opened") from None
     budget = Budget(file, limits)
     try:
-        names = {name.strip().lower(): name for name in wb.sheetnames}
-        sheet_name = names.get("data") or names.get("tall") or wb.sheetnames[0]
+        sheet_name = choose_sheet(wb, ("data", "tall"), file)
         ws = wb[sheet_name]
         if hasattr(ws, "reset_dimensions"):
             # Some exporters record the sheet size as just A1; read-only mode trusts it.
@@ -195,4 +223,64 @@ def read_xlsx(path: Path, limits: Limits) -> tuple[list[tuple[int, list[str]]], 
         raise _xlsx_failure(file, exc, path, "read") from None
     finally:
         wb.close()
+    uncalculated = formulas_without_result(
+        path, sheet_name, {(n, i) for n, cells in rows for i, c in enumerate(cells) if c == ""}
+    )
+    if uncalculated:
+        raise FileProblems(
+            [
+                Problem(
+                    file,
+                    row,
+                    column,
+                    "formula_without_result",
+                    formula,
+                    f"cell {column}{row} is a formula ({formula}) saved without its result (the workbook was "
+                    "never calculated, e.g. written by a program); open it in a spreadsheet and save it "
+                    "again, or paste the values",
+                )
+                for row, column, formula in uncalculated
+            ]
+        )
     return rows, sheet_name
+
+
+def choose_sheet(wb: object, preferred: tuple[str, ...], file: str) -> str:
+    """The sheet to read: the first visible one named as `preferred`, else the first visible
+    one. A hidden or very hidden sheet (invisible in Excel: nobody checked what is in it) is
+    never read, even when it has the preferred name."""
+    sheets = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]  # type: ignore[attr-defined]
+    if not sheets:
+        raise _fail(file, "format", "has no visible sheet (every sheet is hidden)")
+    by_name = {str(ws.title).strip().lower(): str(ws.title) for ws in reversed(sheets)}
+    for name in preferred:
+        if name in by_name:
+            return by_name[name]
+    return str(sheets[0].title)
+
+
+def formulas_without_result(path: Path, sheet_name: str, empty: set[tuple[int, int]]) -> list[tuple[int, str, str]]:
+    """(row, column letter, formula) of formula cells with no saved result among the cells that
+    read as empty. openpyxl gives such a cell as empty (None) with data_only, so it would be
+    read as "not asked" or a missing value; the formulas are only visible without data_only."""
+    if not empty:
+        return []
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    found: list[tuple[int, str, str]] = []
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        ws = wb[sheet_name]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()
+        for row in ws.iter_rows():
+            for i, cell in enumerate(row):
+                value = getattr(cell, "value", None)
+                number = getattr(cell, "row", None)
+                formula = isinstance(value, str) and value.startswith("=") and getattr(cell, "data_type", None) == "f"
+                if formula and number is not None and (int(number), i) in empty:
+                    found.append((int(number), get_column_letter(i + 1), str(value)))
+    finally:
+        wb.close()
+    return found

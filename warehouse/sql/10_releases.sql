@@ -24,3 +24,6 @@ COMMENT ON COLUMN releases.flow_run_id IS 'Prefect flow run that processed the f
 COMMENT ON COLUMN releases.message IS 'Summary: why rejected, or which release this one superseded.';
 -- The editions file (itip_editions.csv) covers every edition: its release has no year.
 ALTER TABLE releases ALTER COLUMN year DROP NOT NULL;
+-- What judged a rejected file (contract version 5): a rejection is remembered only together with it.
+ALTER TABLE releases ADD COLUMN IF NOT EXISTS decided_by VARCHAR;
+COMMENT ON COLUMN releases.decided_by IS 'For a rejected release: fingerprint of what judged the file (codebook, checks and schema versions). A file is only reported as still rejected while these are the same; after a codebook change (for example a new alias) it is checked again. NULL for releases recorded before version 5, which are checked again.';
