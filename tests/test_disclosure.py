@@ -75,15 +75,19 @@ def hidden_segments(result: pd.DataFrame) -> set[str]:
     return set(result.loc[result["value_status"] == "suppressed", "segment"])
 
 
+#: Organisation cells (n, value) where one municipality size group is below the threshold of 10.
+ONE_SMALL_MUNICIPALITY = {
+    "all": (100, 50.0),
+    "state": (40, 40.0),
+    "municipalities": (60, 56.0),
+    "municipality_small": (5, 60.0),
+    "municipality_medium": (20, 55.0),
+    "municipality_large": (35, 56.0),
+}
+
+
 def test_one_hidden_child_takes_its_smallest_sibling_with_it() -> None:
-    cells = {
-        "all": (100, 50.0),
-        "state": (40, 40.0),
-        "municipalities": (60, 56.0),
-        "municipality_small": (5, 60.0),
-        "municipality_medium": (20, 55.0),
-        "municipality_large": (35, 56.0),
-    }
+    cells = ONE_SMALL_MUNICIPALITY
     result = suppress(frame(cells), ORG, 10, 20)
     assert hidden_segments(result) == {"municipality_small", "municipality_medium"}
     assert derivable(hidden_segments(result), set(cells), ORG) == set()
@@ -96,18 +100,11 @@ def test_one_hidden_child_takes_its_smallest_sibling_with_it() -> None:
 def test_suppressing_again_under_new_rules_keeps_cells_stored_suppressed_without_their_n() -> None:
     """A warehouse suppressed before holds hidden cells with n emptied; when the rules change
     (a stricter threshold) the stored estimates are suppressed again, and those cells stay hidden."""
-    cells = {
-        "all": (100, 50.0),
-        "state": (40, 40.0),
-        "municipalities": (60, 56.0),
-        "municipality_small": (5, 60.0),
-        "municipality_medium": (20, 55.0),
-        "municipality_large": (35, 56.0),
-    }
+    cells = ONE_SMALL_MUNICIPALITY
     stored = suppress(frame(cells), ORG, 10, 20)
     assert stored.loc[stored["value_status"] == "suppressed", "n"].isna().all()
-    again = suppress(stored, ORG, 25, 25)
-    assert hidden_segments(again) >= hidden_segments(stored) | {"municipality_medium"}
+    again = suppress(stored, ORG, 36, 36)  # now the large municipalities (35) are too few as well
+    assert hidden_segments(again) >= hidden_segments(stored) | {"municipality_large"}
     assert derivable(hidden_segments(again), set(cells), ORG) == set()
 
 
