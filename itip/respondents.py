@@ -157,7 +157,7 @@ def _read_xlsx(path: Path, spec: RespondentSpec) -> tuple[pd.DataFrame, list[str
     entity inspection published workbooks get (raises FileProblems when refused)."""
     from itip.paths import MAX_RESPONDENT_XLSX_UNCOMPRESSED_BYTES, MAX_XLSX_COMPRESSION_RATIO
     from itip.reading.bounds import Limits
-    from itip.reading.workbook import choose_sheet, inspect_xlsx
+    from itip.reading.workbook import choose_sheet, inspect_xlsx, refuse_uncalculated
 
     limits = Limits(
         0,
@@ -174,6 +174,10 @@ def _read_xlsx(path: Path, spec: RespondentSpec) -> tuple[pd.DataFrame, list[str
     header = pd.read_excel(sheets, sheet_name=sheet, nrows=0)
     keep, dropped = _declared_map([str(c) for c in header.columns], spec)
     frame = pd.read_excel(sheets, sheet_name=sheet, usecols=list(keep), dtype=object)
+    # A formula saved without its result reads as empty: a missing answer that was never one.
+    position = {str(c): i for i, c in enumerate(header.columns)}
+    empty = {(int(i) + 2, position[str(c)]) for c in frame.columns for i in frame.index[frame[c].isna()]}
+    refuse_uncalculated(path.name, path, str(sheet), empty)
     return frame.rename(columns=keep), dropped
 
 

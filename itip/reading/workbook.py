@@ -223,9 +223,14 @@ def read_xlsx(path: Path, limits: Limits) -> tuple[list[tuple[int, list[str]]], 
         raise _xlsx_failure(file, exc, path, "read") from None
     finally:
         wb.close()
-    uncalculated = formulas_without_result(
-        path, sheet_name, {(n, i) for n, cells in rows for i, c in enumerate(cells) if c == ""}
-    )
+    refuse_uncalculated(file, path, sheet_name, {(n, i) for n, cells in rows for i, c in enumerate(cells) if c == ""})
+    return rows, sheet_name
+
+
+def refuse_uncalculated(file: str, path: Path, sheet_name: str, empty: set[tuple[int, int]]) -> None:
+    """Raise FileProblems naming every formula cell saved without its result among `empty`
+    ((row, 0-based column) cells that read as empty), for published and respondent workbooks alike."""
+    uncalculated = formulas_without_result(path, sheet_name, empty)
     if uncalculated:
         raise FileProblems(
             [
@@ -242,7 +247,6 @@ def read_xlsx(path: Path, limits: Limits) -> tuple[list[tuple[int, list[str]]], 
                 for row, column, formula in uncalculated
             ]
         )
-    return rows, sheet_name
 
 
 def choose_sheet(wb: object, preferred: tuple[str, ...], file: str) -> str:

@@ -256,6 +256,27 @@ def share_of_one(tmp: Path) -> None:
     assert "n = 1 respondents is below the minimum of 10" in result.problems[0].message
 
 
+def respondent_formula_without_result(tmp: Path) -> None:
+    """A respondent workbook written by a program: a formula answer with no saved result read
+    as a missing answer, so the respondent silently left the base."""
+    from itip.respondents import check_respondents
+
+    def setup(wb: openpyxl.Workbook) -> None:
+        ws = wb.active
+        assert ws is not None
+        ws.title = "data"
+        ws.append(RESPONDENT_HEADER.split(","))
+        for i in range(40):
+            ws.append([f"R{i:05d}", "citizens", 1 + i % 4, 1, 5 if i < 20 else 1])
+        ws["E7"] = "=2+3"  # openpyxl saves formulas without a result, as many exporters do
+
+    path = tmp / "itip_2024_respondents.xlsx"
+    path.write_bytes(workbook_bytes(setup))
+    result = check_respondents(path, codebook_open(), 2024, KEY)
+    assert [(p.row, p.column, p.check) for p in result.problems] == [(7, "E", "formula_without_result")]
+    assert result.estimates.empty
+
+
 # --- weights whose squares underflow -------------------------------------------------------
 
 
@@ -482,6 +503,7 @@ ATTACKS: list[Attack] = [
     Attack("year-9999", year_9999),
     Attack("year-before-first-edition", year_before_first_edition),
     Attack("respondent-file-year-0000", respondent_year_zero),
+    Attack("respondent-xlsx-formula-without-result", respondent_formula_without_result),
     Attack("share-of-one-respondent", share_of_one),
     Attack("respondent-weights-1e-200", tiny_weights),
     Attack("lock-file-deleted-during-run", lock_file_deleted),
