@@ -128,6 +128,10 @@ def private_copy(path: Path, limit: int | None = None) -> Iterator[Copied]:
                     if remaining is not None:
                         remaining -= len(chunk)
                 after = os.fstat(src.fileno())
+                if remaining == 0 and after.st_size > dst.tell():
+                    # Over the limit: the copy gets the original's size as a sparse tail (no disk
+                    # used, never read), so the reader's size check names the file's real size.
+                    dst.truncate(after.st_size)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise
