@@ -240,7 +240,9 @@ def refuse_uncalculated(file: str, path: Path, sheet_name: str, empty: set[tuple
                     column,
                     "formula_without_result",
                     formula,
-                    f"cell {column}{row} is a formula ({formula}) saved without its result (the workbook was "
+                    # the formula itself stays in `value` (neutralised wherever values are written out);
+                    # in the message it would reach a spreadsheet or page as live text
+                    f"cell {column}{row} is a formula saved without its result (the workbook was "
                     "never calculated, e.g. written by a program); open it in a spreadsheet and save it "
                     "again, or paste the values",
                 )
