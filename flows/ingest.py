@@ -107,8 +107,9 @@ def load_task(
 def report_task(warehouse: Path | Lake, report_dir: Path, codebook: Codebook) -> Path:
     """Build the key-figures report and publish its headline changes as an artifact."""
     from itip.report import headline_markdown, write_report  # matplotlib: only when something changed
+    from itip.settings import Settings
 
-    report = write_report(warehouse, report_dir, codebook=codebook)
+    report = write_report(warehouse, report_dir, codebook=codebook, chart_cache=Settings.from_env().chart_cache)
     create_markdown_artifact(
         key="key-figures",
         markdown=headline_markdown(report, codebook),

@@ -714,11 +714,14 @@ def report(
     """
     from itip.codebook import load_codebook
     from itip.report import write_report
+    from itip.settings import Settings
 
     wh_path = _where(warehouse)
     target = out or wh_path.parent / "report"
     try:
-        result = write_report(wh_path, target, lang=lang.value, codebook=load_codebook())
+        result = write_report(
+            wh_path, target, lang=lang.value, codebook=load_codebook(), chart_cache=Settings.from_env().chart_cache
+        )
     except ItipError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:

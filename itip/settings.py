@@ -85,6 +85,9 @@ class Settings:
     stat_cache_racy_seconds: float = 2.0
 
     # --- the rest -------------------------------------------------------------------------
+    #: A folder of report charts shared by every report built here (ITIP_CHART_CACHE), keyed
+    #: by the content of their series; None: each report reuses only its own charts.
+    chart_cache: Path | None = None
     #: History file of ``itip shell`` (ITIP_HISTORY); None: $XDG_STATE_HOME/itip/history.
     history: Path | None = field(default=None)
 
@@ -109,8 +112,9 @@ class Settings:
             if state.exists() and not state.is_dir():
                 raise ConfigError(f"ITIP_PREFECT_STATE={str(state)!r} is not a folder")
             values["prefect_state"] = state
-        if "history" in values:
-            values["history"] = Path(str(values["history"]))
+        for name in ("history", "chart_cache"):
+            if name in values:
+                values[name] = Path(str(values[name]))
         mode = env.get("ITIP_PREFECT_SERVER", "")
         if mode not in PREFECT_SERVER_MODES:
             raise ConfigError(
@@ -148,6 +152,7 @@ TEXTS: dict[str, str] = {
     "prefect_state": "ITIP_PREFECT_STATE",
     "read_tmpdir": "ITIP_READ_TMPDIR",
     "history": "ITIP_HISTORY",
+    "chart_cache": "ITIP_CHART_CACHE",
 }
 
 

@@ -35,6 +35,20 @@ def codebook() -> Codebook:
     return load_codebook()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_chart_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One chart cache (ITIP_CHART_CACHE) for the whole run, shared by the xdist workers: the
+    bundled figures are reported by dozens of tests, and each series is drawn once instead of
+    in every one (about 8 s a report). Drawing itself is tested where no cache is passed
+    (tests/test_chart_cache.py; test_report.py's write_report calls). It lives in the run's
+    temporary folder, which pytest prunes."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if base.name.startswith("popen-gw") else base
+    cache = shared / "itip-chart-cache"
+    os.environ["ITIP_CHART_CACHE"] = str(cache)
+    return cache
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """A real Prefect server for the session; start-up is slow on two cores."""

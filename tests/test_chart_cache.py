@@ -82,3 +82,27 @@ def test_a_change_to_the_drawing_code_or_the_language_redraws(
     redrawn = write_report(mine.warehouse, mine.report_dir, codebook=codebook)
     assert redrawn.charts_drawn == len(built.report.charts)
     assert not set(pictures(mine.report_dir)) & set(pictures(built.report_dir))
+
+
+def test_a_shared_chart_cache_serves_another_report_of_the_same_figures(
+    tmp_path: Path, built: Built, codebook: Codebook
+) -> None:
+    """ITIP_CHART_CACHE: a report of the same figures in another folder copies every chart
+    from the shared cache, byte for byte, instead of drawing it; a new series is drawn and added."""
+    cache = tmp_path / "cache"
+    first = write_report(built.warehouse, tmp_path / "one", codebook=codebook, chart_cache=cache)
+    assert first.charts_drawn == len(first.charts) and sorted(p.name for p in cache.glob("*.png")) == sorted(
+        p.name for p in first.charts
+    )
+    second = write_report(built.warehouse, tmp_path / "two", codebook=codebook, chart_cache=cache)
+    assert second.charts_drawn == 0
+    for one, two in zip(first.charts, second.charts, strict=True):
+        assert one.name == two.name and one.read_bytes() == two.read_bytes()
+    assert not list(cache.glob(".*.tmp")), "no half-written file is left in the cache"
+
+
+def test_chart_cache_setting_is_read_from_the_environment(tmp_path: Path) -> None:
+    from itip.settings import Settings
+
+    assert Settings.from_env({"ITIP_CHART_CACHE": str(tmp_path)}).chart_cache == tmp_path
+    assert Settings.from_env({}).chart_cache is None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,11 +76,15 @@ def write_report(
     lang: str = "no",
     codebook: Codebook | None = None,
     built_at: datetime | None = None,
+    chart_cache: Path | None = None,
 ) -> Report:
     """Build the report from the warehouse into `out_dir`: index.html and charts/*.png.
 
     Charts are named by the content of their series (`chart_name`): one already on
     disk under its name is reused, so adding a year redraws only the series it touched.
+    `chart_cache` (ITIP_CHART_CACHE) is a folder of charts shared by every report built on
+    the machine: a chart there under its name is copied instead of drawn, and a drawn one is
+    added (several warehouses of the same figures, or a test suite, draw each series once).
 
     Charts of series that no longer exist are removed; the HTML is replaced in
     one rename, so a reader never sees half a page."""
@@ -97,9 +102,10 @@ def write_report(
         if not card.points:
             continue
         path = chart_dir / chart_name(card, lang)
-        if not path.is_file():  # the same series under the same code: the chart on disk is it
+        if not path.is_file() and not _from_cache(chart_cache, path):  # same series, same code: same chart
             draw_chart(card, path, lang)
             drawn += 1
+            _to_cache(chart_cache, path)
         card.chart = f"{CHART_DIR}/{path.name}"
         charts.append(path)
     for stale in set(chart_dir.glob("*.png")) - set(charts):
@@ -113,6 +119,31 @@ def write_report(
         write_dictionary(warehouse, out_dir / DICTIONARY_DIR, lang, report_link=f"../{HTML_NAME}")
         write_report_downloads(warehouse, out_dir)
     return Report(target, charts, cards, lang, built_at, _records(data.releases), charts_drawn=drawn)
+
+
+def _from_cache(cache: Path | None, path: Path) -> bool:
+    """Copy the chart named like `path` from the shared cache; False when it is not there."""
+    if cache is None:
+        return False
+    try:
+        shutil.copyfile(cache / path.name, path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _to_cache(cache: Path | None, path: Path) -> None:
+    """Add a drawn chart to the shared cache, whole or not at all (a rename), so two builds at
+    once never see half a file; a cache that cannot be written costs only the reuse."""
+    if cache is None:
+        return
+    tmp = cache / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, cache / path.name)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _md(text: str) -> str:
