@@ -174,10 +174,16 @@ def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
     frame = current.sort_values("year")
     if "base" not in frame.columns:
         frame = frame.assign(base=None)
-    for (indicator, survey, _seg, _ans), series in frame.groupby(keys, dropna=False, sort=False):
+    # One conversion to records, grouped in Python: a DataFrame.to_dict per series cost 1 ms
+    # each, most of an ingest's time here (the table is rebuilt in every load transaction).
+    groups: dict[tuple[object, ...], list[dict[Any, Any]]] = {}
+    for record in frame.to_dict("records"):
+        key = tuple(None if pd.isna(record[k]) else record[k] for k in keys)  # type: ignore[call-overload]
+        groups.setdefault(key, []).append(record)
+    for (indicator, survey, _seg, _ans), series in groups.items():
         cut = sorted(by_indicator.get(str(indicator), []) + by_survey.get(str(survey), []), key=lambda b: b.year)
         prev: tuple[int, float, object, object, object, object, object, object] | None = None
-        for rec in series.to_dict("records"):
+        for rec in series:
             row: Any = SimpleNamespace(**{"se": None, "df": None, "kind": None, **{str(k): v for k, v in rec.items()}})
             rec = {"release_id": row.release_id, "source_row": row.source_row}
             if prev is None:
