@@ -177,6 +177,12 @@ def parse_codebook(text: str, path: Path) -> Codebook:
         ) from None
 
 
+#: libyaml's safe loader (the C one, ten times faster on the codebook: 0.03 s instead of 0.3 s on
+#: every command that loads it), or PyYAML's own where libyaml is missing. Both build the same
+#: plain data; neither constructs Python objects from tags.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml_error(exc: yaml.YAMLError) -> str:
     """A YAML error as one line: where, and what the parser expected."""
     mark = getattr(exc, "problem_mark", None)
@@ -188,7 +194,7 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
 
 def _parse_codebook(text: str, path: Path) -> Codebook:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)  # a safe loader (above)
     except yaml.YAMLError as exc:
         raise ItipError(f"{path}: not valid YAML at {_yaml_error(exc)}") from None
     if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
