@@ -10,10 +10,13 @@ depend on the codebook or the file's year are added at validation time by
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from itip.fields import TABLES, describe
 from itip.respondent_spec import BASES
 
 #: Rounding slack allowed when a published distribution's shares are added up:
@@ -70,38 +73,48 @@ class StagedFigure(pa.DataFrameModel):
         coerce = False
 
 
-class Estimate(pa.DataFrameModel):
+def _estimates(column: str, **checks: Any) -> Any:
+    """A column of the warehouse's `estimates` table, described by the column dictionary (itip.fields)."""
+    return pa.Field(description=describe("estimates", column), **checks)
+
+
+def _editions(column: str, **checks: Any) -> Any:
+    """A column of the warehouse's `editions` table, described by the column dictionary (itip.fields)."""
+    return pa.Field(description=describe("editions", column), **checks)
+
+
+class _EstimateColumns(pa.DataFrameModel):
+    """The columns both kinds of estimate share, with the checks they share: each is a
+    column of the warehouse's `estimates` table. `Estimate` and `RespondentEstimate` add
+    their own columns and tighten or loosen a shared one only where they differ."""
+
+    source_row: Series[int] = _estimates("source_row", ge=1)
+    year: Series[int] = _estimates("year")
+    survey: Series[str] = _estimates("survey")
+    segment: Series[str] = _estimates("segment")
+    indicator: Series[str] = _estimates("indicator")
+    answer: Series[str] = _estimates("answer", nullable=True)
+    value: Series[float] = _estimates("value", nullable=True, in_range={"min_value": 0, "max_value": 100})
+    value_status: Series[str] = _estimates("value_status")
+    n: Series[pd.Int64Dtype] = _estimates("n", nullable=True, gt=0)
+    ci_low: Series[float] = _estimates("ci_low", nullable=True)
+    ci_high: Series[float] = _estimates("ci_high", nullable=True)
+    source: Series[str] = _estimates("source", str_length={"min_value": 1})
+    base: Series[str] = _estimates("base", isin=list(BASES))
+
+
+class Estimate(_EstimateColumns):
     """One row per published figure: year, survey, segment, indicator and answer, with its interval."""
 
-    source_row: Series[int] = pa.Field(ge=1, description="Row number in the release file.")
-    year: Series[int] = pa.Field(description="Survey edition.")
-    survey: Series[str] = pa.Field(description="Codebook survey id: organisations or citizens.")
-    segment: Series[str] = pa.Field(description="Codebook segment id; `all` when the file left it empty.")
-    indicator: Series[str] = pa.Field(nullable=True, description="Codebook indicator id.")
-    answer: Series[str] = pa.Field(nullable=True, description="Answer option id for distributions; NULL otherwise.")
-    question: Series[str] = pa.Field(nullable=True, description="The wording as published, when the file gave it.")
-    value: Series[float] = pa.Field(
-        nullable=True, in_range={"min_value": 0, "max_value": 100}, description="Percent; NULL when not published."
-    )
-    value_status: Series[str] = pa.Field(isin=VALUE_STATUSES, description="published, nil, suppressed, missing, ...")
-    qualifier: Series[str] = pa.Field(nullable=True, description="Codebook qualifier id: below, above or approx.")
-    n: Series[pd.Int64Dtype] = pa.Field(nullable=True, gt=0, description="Respondents, where published.")
-    ci_low: Series[float] = pa.Field(nullable=True, description="Lower 95 % Wilson bound, percent.")
-    ci_high: Series[float] = pa.Field(nullable=True, description="Upper 95 % Wilson bound, percent.")
-    source: Series[str] = pa.Field(str_length={"min_value": 1}, description="URL or citation of the publication.")
-    note: Series[str] = pa.Field(nullable=True, description="Free-text note from the file.")
-    inferred: Series[bool] = pa.Field(
-        description="Edition year, segment or wording inferred from context rather than stated by the source."
-    )
-    preferred: Series[bool] = pa.Field(
-        description="Where the release holds the figure from more than one source, the one trend shows."
-    )
-    base: Series[str] = pa.Field(
-        nullable=True,
-        isin=list(BASES),
-        description="Answer base declared for the published figure in the codebook (published_base): answered or "
-        "with_dont_know ('vet ikke' in the denominator); NULL = unknown.",
-    )
+    indicator: Series[str] = _estimates("indicator", nullable=True)
+    value_status: Series[str] = _estimates("value_status", isin=VALUE_STATUSES)
+    #: NULL = unknown: the codebook declares no published_base for the indicator.
+    base: Series[str] = _estimates("base", nullable=True, isin=list(BASES))
+    question: Series[str] = _estimates("question", nullable=True)
+    qualifier: Series[str] = _estimates("qualifier", nullable=True)
+    note: Series[str] = _estimates("note", nullable=True)
+    inferred: Series[bool] = _estimates("inferred")
+    preferred: Series[bool] = _estimates("preferred")
 
     @pa.dataframe_check(error="conflict_preferred")
     @classmethod
@@ -118,63 +131,18 @@ class Estimate(pa.DataFrameModel):
         unique = SOURCE_KEY
 
 
-class RespondentEstimate(pa.DataFrameModel):
+class RespondentEstimate(_EstimateColumns):
     """One weighted estimate from a respondent-level file: indicator × segment × answer × year."""
 
-    source_row: Series[int] = pa.Field(ge=1, unique=True, description="Number of the estimate within its release.")
-    year: Series[int] = pa.Field(description="Survey edition.")
-    survey: Series[str] = pa.Field(isin=["organisations", "citizens"], description="Codebook survey id.")
-    segment: Series[str] = pa.Field(description="Codebook segment id; `all` for every respondent.")
-    indicator: Series[str] = pa.Field(description="Codebook indicator id.")
-    answer: Series[str] = pa.Field(nullable=True, description="Answer option id for distributions; NULL otherwise.")
-    value: Series[float] = pa.Field(
-        in_range={"min_value": 0, "max_value": 100},
-        nullable=True,
-        description="Weighted share, percent; NULL if suppressed.",
-    )
-    value_status: Series[str] = pa.Field(
-        isin=["estimated", "suppressed"],
-        description="estimated, or suppressed by disclosure control (itip.disclosure).",
-    )
-    n: Series[pd.Int64Dtype] = pa.Field(
-        gt=0, nullable=True, description="Unweighted number of answers in the denominator; NULL if suppressed."
-    )
-    n_effective: Series[float] = pa.Field(
-        gt=0, nullable=True, description="Kish effective sample size (sum w)^2 / sum w^2; NULL if suppressed."
-    )
-    ci_low: Series[float] = pa.Field(
-        in_range={"min_value": 0, "max_value": 100},
-        nullable=True,
-        description="Lower 95 % Korn-Graubard bound (design degrees of freedom), percent; NULL if suppressed.",
-    )
-    ci_high: Series[float] = pa.Field(
-        in_range={"min_value": 0, "max_value": 100},
-        nullable=True,
-        description="Upper 95 % Korn-Graubard bound (design degrees of freedom), percent; NULL if suppressed.",
-    )
-    se: Series[float] = pa.Field(
-        ge=0,
-        nullable=True,
-        description="Design-based standard error of value (Taylor linearisation with strata, PSUs and finite "
-        "population correction), percentage points; NULL if suppressed.",
-    )
-    df: Series[pd.Int64Dtype] = pa.Field(
-        ge=1,
-        nullable=True,
-        description="Design degrees of freedom of the estimate: the domain's PSUs minus its strata (R survey's "
-        "degf), at least 1; the interval and the test of change use Student's t on it. NULL if suppressed.",
-    )
-    design_effect: Series[float] = pa.Field(
-        ge=0,
-        nullable=True,
-        description="Design variance over the variance p(1-p)/n of a simple random sample of the same n; "
-        "NULL if suppressed or where the share is 0 or 100 %.",
-    )
-    source: Series[str] = pa.Field(str_length={"min_value": 1}, description="File and method of the estimate.")
-    base: Series[str] = pa.Field(
-        isin=list(BASES),
-        description="Answer base applied (codebook `base`): answered, or with_dont_know ('vet ikke' counted).",
-    )
+    source_row: Series[int] = _estimates("source_row", ge=1, unique=True)
+    survey: Series[str] = _estimates("survey", isin=["organisations", "citizens"])
+    value_status: Series[str] = _estimates("value_status", isin=["estimated", "suppressed"])
+    ci_low: Series[float] = _estimates("ci_low", nullable=True, in_range={"min_value": 0, "max_value": 100})
+    ci_high: Series[float] = _estimates("ci_high", nullable=True, in_range={"min_value": 0, "max_value": 100})
+    n_effective: Series[float] = _estimates("n_effective", gt=0, nullable=True)
+    se: Series[float] = _estimates("se", ge=0, nullable=True)
+    df: Series[pd.Int64Dtype] = _estimates("df", ge=1, nullable=True)
+    design_effect: Series[float] = _estimates("design_effect", ge=0, nullable=True)
 
     @pa.dataframe_check(error="n_effective_at_most_n")
     @classmethod
@@ -195,7 +163,7 @@ class RespondentEstimate(pa.DataFrameModel):
 
 
 #: The columns of a published release's estimates, in the order of the Estimate model.
-ESTIMATE_COLUMNS = tuple(Estimate.to_schema().columns)
+ESTIMATE_COLUMNS = tuple(c for c in TABLES["estimates"].columns if c in Estimate.to_schema().columns)
 
 
 #: Qualifiers of an edition's respondent count and response rate (as of figures).
@@ -207,34 +175,22 @@ FIRST_EDITION = 2008
 class Edition(pa.DataFrameModel):
     """One survey edition (year and survey) of the editions release file: who answered."""
 
-    source_row: Series[int] = pa.Field(ge=1, description="Row number in the file as a spreadsheet or editor shows it.")
-    year: Series[int] = pa.Field(ge=FIRST_EDITION, le=2100, description="Survey edition.")
-    survey: Series[str] = pa.Field(isin=["organisations", "citizens"], description="Codebook survey id.")
-    respondents: Series[pd.Int64Dtype] = pa.Field(nullable=True, gt=0, description="How many answered, if published.")
-    respondents_qualifier: Series[str] = pa.Field(
-        nullable=True, isin=EDITION_QUALIFIERS, description="above for 'over 500' (a lower bound), etc."
+    source_row: Series[int] = _editions("source_row", ge=1)
+    year: Series[int] = _editions("year", ge=FIRST_EDITION, le=2100)
+    survey: Series[str] = _editions("survey", isin=["organisations", "citizens"])
+    respondents: Series[pd.Int64Dtype] = _editions("respondents", nullable=True, gt=0)
+    respondents_qualifier: Series[str] = _editions("respondents_qualifier", nullable=True, isin=EDITION_QUALIFIERS)
+    respondents_municipalities: Series[pd.Int64Dtype] = _editions("respondents_municipalities", nullable=True, gt=0)
+    respondents_state_regional: Series[pd.Int64Dtype] = _editions("respondents_state_regional", nullable=True, gt=0)
+    response_rate_low: Series[float] = _editions(
+        "response_rate_low", nullable=True, in_range={"min_value": 0, "max_value": 100}
     )
-    respondents_municipalities: Series[pd.Int64Dtype] = pa.Field(
-        nullable=True, gt=0, description="Of them, municipalities."
+    response_rate_high: Series[float] = _editions(
+        "response_rate_high", nullable=True, in_range={"min_value": 0, "max_value": 100}
     )
-    respondents_state_regional: Series[pd.Int64Dtype] = pa.Field(
-        nullable=True, gt=0, description="Of them, state and regional public bodies."
-    )
-    response_rate_low: Series[float] = pa.Field(
-        nullable=True,
-        in_range={"min_value": 0, "max_value": 100},
-        description="Response rate, percent (low end of a range).",
-    )
-    response_rate_high: Series[float] = pa.Field(
-        nullable=True,
-        in_range={"min_value": 0, "max_value": 100},
-        description="Response rate, percent (high end of a range).",
-    )
-    response_rate_qualifier: Series[str] = pa.Field(
-        nullable=True, isin=EDITION_QUALIFIERS, description="above for 'over 50 %', approx for a range, etc."
-    )
-    population_note: Series[str] = pa.Field(nullable=True, description="Who was asked or answered, as published.")
-    source: Series[str] = pa.Field(str_length={"min_value": 1}, description="URL or citation of the publication.")
+    response_rate_qualifier: Series[str] = _editions("response_rate_qualifier", nullable=True, isin=EDITION_QUALIFIERS)
+    population_note: Series[str] = _editions("population_note", nullable=True)
+    source: Series[str] = _editions("source", str_length={"min_value": 1})
 
     @pa.dataframe_check(error="segments_within_total")
     @classmethod

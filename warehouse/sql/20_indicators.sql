@@ -14,9 +14,9 @@ CREATE TABLE IF NOT EXISTS indicators (
 COMMENT ON TABLE indicators IS 'One row per indicator of the codebook (schemas/codebook.yaml), the stable ids every release is mapped onto.';
 COMMENT ON COLUMN indicators.indicator IS 'Stable indicator id (snake_case, English).';
 COMMENT ON COLUMN indicators.survey IS 'organisations (public agencies and municipalities) or citizens (population sample).';
-COMMENT ON COLUMN indicators.topic IS 'Topic id, e.g. trust, sustainability, information_security.';
-COMMENT ON COLUMN indicators.label_no IS 'Norwegian label.';
-COMMENT ON COLUMN indicators.label_en IS 'English label.';
+COMMENT ON COLUMN indicators.topic IS 'Codebook topic id of the indicator, e.g. trust, sustainability, information_security.';
+COMMENT ON COLUMN indicators.label_no IS 'Norwegian indicator label.';
+COMMENT ON COLUMN indicators.label_en IS 'English indicator label.';
 COMMENT ON COLUMN indicators.unit IS 'Unit of value: percent of respondents.';
 COMMENT ON COLUMN indicators.better IS 'higher or lower: which direction of change is good news; NULL when it depends on the answer.';
 COMMENT ON COLUMN indicators.answers IS 'Answer option ids for indicators published as a distribution.';

@@ -18,21 +18,21 @@ CREATE TABLE IF NOT EXISTS estimates (
     note VARCHAR
 );
 COMMENT ON TABLE estimates IS 'One row per figure in a release file. History is kept: rows of superseded releases stay, trend shows only current ones.';
-COMMENT ON COLUMN estimates.release_id IS 'Release (file version) the figure came from.';
+COMMENT ON COLUMN estimates.release_id IS 'Release (file version) the row came from (see releases).';
 COMMENT ON COLUMN estimates.source_row IS 'Row number in the release file, as a spreadsheet or editor shows it; for respondent-level releases the number of the estimate within the release (no respondent row is stored).';
 COMMENT ON COLUMN estimates.year IS 'Survey edition.';
-COMMENT ON COLUMN estimates.survey IS 'organisations or citizens.';
+COMMENT ON COLUMN estimates.survey IS 'organisations (public agencies and municipalities) or citizens (population sample).';
 COMMENT ON COLUMN estimates.segment IS 'Respondent group: all, municipalities, state, age_16_24, age_67_plus, ...';
 COMMENT ON COLUMN estimates.indicator IS 'Codebook indicator id.';
-COMMENT ON COLUMN estimates.answer IS 'Answer option (high/some/low) for published distributions; NULL for single shares.';
-COMMENT ON COLUMN estimates.question IS 'Question wording as given in the file, when it gave one.';
+COMMENT ON COLUMN estimates.answer IS 'Answer option (e.g. high/some/low) for distributions; NULL for single shares.';
+COMMENT ON COLUMN estimates.question IS 'Question wording as given in the file, when it gave one (published figures); the column name for respondent-level estimates.';
 COMMENT ON COLUMN estimates.value IS 'Percent 0-100; NULL when suppressed, missing or not applicable (never 0 for those).';
 COMMENT ON COLUMN estimates.value_status IS 'published, nil (SSB -, a true zero), suppressed (SSB :), missing (SSB ..) or not_applicable (SSB .); estimated for a weighted estimate from a respondent-level file.';
 COMMENT ON COLUMN estimates.qualifier IS 'below (i underkant av), above (i overkant av) or approx (ca., e.g. 9 av 10); NULL for exact figures.';
 COMMENT ON COLUMN estimates.n IS 'Respondents behind the figure, where published; for respondent-level estimates the unweighted number of answers in the denominator; NULL for a cell suppressed by disclosure control (never stored).';
 COMMENT ON COLUMN estimates.ci_low IS 'Lower bound of the 95 % interval, percent: Wilson score for published figures, Korn-Graubard with design degrees of freedom for respondent-level estimates; NULL without n or with a qualifier.';
 COMMENT ON COLUMN estimates.ci_high IS 'Upper bound of the 95 % interval, percent: Wilson score for published figures, Korn-Graubard with design degrees of freedom for respondent-level estimates; NULL without n or with a qualifier.';
-COMMENT ON COLUMN estimates.source IS 'URL or citation of the publication the figure was taken from.';
+COMMENT ON COLUMN estimates.source IS 'URL or citation of the publication the figure was taken from; for respondent-level estimates the file and method.';
 COMMENT ON COLUMN estimates.note IS 'Note from the release file.';
 -- Added for respondent-level releases; ADD COLUMN keeps warehouses built before it.
 ALTER TABLE estimates ADD COLUMN IF NOT EXISTS n_effective DOUBLE;

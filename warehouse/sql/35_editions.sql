@@ -18,7 +18,7 @@ COMMENT ON TABLE editions IS 'One row per survey edition (year and survey) in an
 COMMENT ON COLUMN editions.release_id IS 'Release (version of the editions file) the row came from.';
 COMMENT ON COLUMN editions.source_row IS 'Row number in the editions file, as a spreadsheet or editor shows it.';
 COMMENT ON COLUMN editions.year IS 'Survey edition.';
-COMMENT ON COLUMN editions.survey IS 'organisations or citizens.';
+COMMENT ON COLUMN editions.survey IS 'organisations (public agencies and municipalities) or citizens (population sample).';
 COMMENT ON COLUMN editions.respondents IS 'How many answered the edition in total, where published; see respondents_qualifier.';
 COMMENT ON COLUMN editions.respondents_qualifier IS 'above (published as ''over 500'': a lower bound), below or approx; NULL for an exact count.';
 COMMENT ON COLUMN editions.respondents_municipalities IS 'Of them, municipalities (segment municipalities), where published.';

@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS rejections (
     message VARCHAR NOT NULL
 );
 COMMENT ON TABLE rejections IS 'One row per problem of a rejected release file; nothing of a rejected file is in estimates.';
-COMMENT ON COLUMN rejections.release_id IS 'The rejected release.';
+COMMENT ON COLUMN rejections.release_id IS 'The rejected release (see releases).';
 COMMENT ON COLUMN rejections.file_name IS 'File name in raw/.';
 COMMENT ON COLUMN rejections.source_row IS 'Row number in the file as an editor shows it (header = row 1); NULL for problems of the whole file.';
 COMMENT ON COLUMN rejections.source_column IS 'Column the problem is in, by its stable name; NULL for whole rows or files.';

@@ -44,8 +44,8 @@ SELECT
     least(100.0, (centre + half) * 100) AS ci_high
 FROM wilson;
 COMMENT ON VIEW approximate_intervals IS 'Approximate 95 % intervals of published figures whose own n was not published: the Wilson score interval on the number who answered the edition (view current_editions: respondents for segment all, unless published as a bound such as ''over 500''; respondents_municipalities and respondents_state_regional for those segments). Approximate because not everyone who answered the edition answered every question (item non-response, filter questions, the answer base): the true n of a figure is at most this. trend shows these intervals with interval_basis = edition_n; no test of change is made on them (docs/respondents.md).';
-COMMENT ON COLUMN approximate_intervals.release_id IS 'Release of the published figure.';
-COMMENT ON COLUMN approximate_intervals.source_row IS 'Row of the figure in its release file.';
+COMMENT ON COLUMN approximate_intervals.release_id IS 'Release (file version) the row came from (see releases).';
+COMMENT ON COLUMN approximate_intervals.source_row IS 'Row number in the release file, as a spreadsheet or editor shows it; for respondent-level releases the number of the estimate within the release (no respondent row is stored).';
 COMMENT ON COLUMN approximate_intervals.edition_n IS 'Respondents of the edition (or of the figure''s segment) the interval uses in place of the figure''s unknown n.';
 COMMENT ON COLUMN approximate_intervals.ci_low IS 'Lower bound of the approximate 95 % Wilson interval, percent.';
 COMMENT ON COLUMN approximate_intervals.ci_high IS 'Upper bound of the approximate 95 % Wilson interval, percent.';

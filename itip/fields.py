@@ -1,0 +1,793 @@
+"""The column dictionary: every warehouse column described once (PUDL's metadata/fields.py).
+
+`FIELDS` gives each column name one type and one description. A table or view
+says which columns it has and, in `overrides`, where one of them truly means
+something else there (`rejections.value` is the offending cell, not a percent).
+A view built from another names it in `like`: its columns mean what they mean
+there unless it says otherwise, so `latest` follows `trend`, `trend` follows
+`current_estimates` and that follows `estimates`, as the data does.
+
+Everything that describes a column is taken from here:
+
+- the Pandera models (`schemas/models.py`) take their descriptions from `describe`;
+- the `COMMENT` statements in `warehouse/sql/*.sql` are written from here by
+  `python -m itip.fields` (`make fields`), and `tests/test_fields.py` fails when a
+  file's comment, or the comment a fresh warehouse really carries, differs;
+- the README's table of tables and views is written from here the same way.
+
+Why the comments stay in the SQL files (generated, and checked by a test) rather
+than being applied by `itip/db.py` at schema creation: the SQL files stay whole
+(one object per file with its meaning, readable by anyone with a DuckDB client),
+the schema hash that decides when an existing warehouse is brought up to date
+already covers them, and the lake and file paths apply them exactly as before.
+Editing a description in one place only fails `tests/test_fields.py`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SQL_DIR = REPO / "warehouse" / "sql"
+README = REPO / "README.md"
+
+
+@dataclass(frozen=True)
+class Field:
+    #: DuckDB's name of the type, as `duckdb_columns().data_type` gives it.
+    type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Table:
+    kind: str  # "table" or "view"
+    #: What one row is, for the README.
+    grain: str
+    #: The COMMENT ON TABLE/VIEW.
+    description: str
+    columns: tuple[str, ...]
+    #: A table or view whose columns these mean, unless overridden.
+    like: str | None = None
+    #: Where a column means something else here: its description (and type, if a `Field`).
+    overrides: Mapping[str, str | Field] = field(default_factory=dict)
+    #: Internal bookkeeping, left out of the README.
+    internal: bool = False
+
+
+FIELDS: dict[str, Field] = {
+    # --- the figures (estimates and the views over them) -------------------------------
+    "release_id": Field("INTEGER", "Release (file version) the row came from (see releases)."),
+    "source_row": Field(
+        "INTEGER",
+        "Row number in the release file, as a spreadsheet or editor shows it; for respondent-level releases "
+        "the number of the estimate within the release (no respondent row is stored).",
+    ),
+    "year": Field("INTEGER", "Survey edition."),
+    "survey": Field("VARCHAR", "organisations (public agencies and municipalities) or citizens (population sample)."),
+    "segment": Field("VARCHAR", "Respondent group: all, municipalities, state, age_16_24, age_67_plus, ..."),
+    "indicator": Field("VARCHAR", "Codebook indicator id."),
+    "answer": Field("VARCHAR", "Answer option (e.g. high/some/low) for distributions; NULL for single shares."),
+    "question": Field(
+        "VARCHAR",
+        "Question wording as given in the file, when it gave one (published figures); the column name for "
+        "respondent-level estimates.",
+    ),
+    "value": Field("DOUBLE", "Percent 0-100; NULL when suppressed, missing or not applicable (never 0 for those)."),
+    "value_status": Field(
+        "VARCHAR",
+        "published, nil (SSB -, a true zero), suppressed (SSB :), missing (SSB ..) or not_applicable (SSB .); "
+        "estimated for a weighted estimate from a respondent-level file.",
+    ),
+    "qualifier": Field(
+        "VARCHAR",
+        "below (i underkant av), above (i overkant av) or approx (ca., e.g. 9 av 10); NULL for exact figures.",
+    ),
+    "n": Field(
+        "INTEGER",
+        "Respondents behind the figure, where published; for respondent-level estimates the unweighted number "
+        "of answers in the denominator; NULL for a cell suppressed by disclosure control (never stored).",
+    ),
+    "ci_low": Field(
+        "DOUBLE",
+        "Lower bound of the 95 % interval, percent: Wilson score for published figures, Korn-Graubard with "
+        "design degrees of freedom for respondent-level estimates; NULL without n or with a qualifier.",
+    ),
+    "ci_high": Field(
+        "DOUBLE",
+        "Upper bound of the 95 % interval, percent: Wilson score for published figures, Korn-Graubard with "
+        "design degrees of freedom for respondent-level estimates; NULL without n or with a qualifier.",
+    ),
+    "source": Field(
+        "VARCHAR",
+        "URL or citation of the publication the figure was taken from; for respondent-level estimates the "
+        "file and method.",
+    ),
+    "note": Field("VARCHAR", "Note from the release file."),
+    "n_effective": Field(
+        "DOUBLE",
+        "Kish effective sample size (sum of weights)^2 / (sum of squared weights) of a respondent-level "
+        "estimate; the interval and the test of change use it instead of n. NULL for published figures.",
+    ),
+    "inferred": Field(
+        "BOOLEAN",
+        "True when the release file marks the figure as inferred: its edition year, segment or wording was "
+        "taken from context rather than stated by the source (column inferred/utledet). NULL for "
+        "respondent-level estimates and releases loaded before the column existed.",
+    ),
+    "preferred": Field(
+        "BOOLEAN",
+        "True on the figure trend shows where the release gives the same figure (year, survey, segment, "
+        "indicator, answer) from more than one source (column preferred/foretrukket; exactly one per such "
+        "figure, checked at load). See view conflicts.",
+    ),
+    "base": Field(
+        "VARCHAR",
+        "Answer base of the figure: answered (only those who gave an answer on the scale are in the "
+        "denominator) or with_dont_know ('vet ikke' is in the denominator too). Respondent-level estimates: "
+        "the codebook base applied when they were computed. Published figures: the codebook's published_base "
+        "for the indicator and year (re-declared when the codebook changes). NULL = unknown. A change between "
+        "two years of different bases, or of a known and an unknown one, is not tested (see trend.break_reason).",
+    ),
+    "se": Field(
+        "DOUBLE",
+        "Design-based standard error of value in percentage points (Taylor linearisation with the "
+        "codebook-declared strata, PSUs and finite population correction) of a respondent-level estimate. "
+        "NULL for published figures (see current_estimates.se), suppressed cells and respondent-level releases "
+        "loaded before the column existed.",
+    ),
+    "design_effect": Field(
+        "DOUBLE",
+        "Design effect of a respondent-level estimate: its design variance over p(1-p)/n, the variance of a "
+        "simple random sample of the same n (weights, strata, clusters and FPC together). NULL for published "
+        "figures, suppressed cells, shares of 0 or 100 % and releases loaded before the column existed.",
+    ),
+    "df": Field(
+        "INTEGER",
+        "Design degrees of freedom of a respondent-level estimate: the PSUs of its domain minus the strata of "
+        "its domain (R survey's degf of the subset design; n - 1 without a declared design), at least 1. The "
+        "Korn-Graubard interval and the test of change refer to Student's t on it. NULL for published figures "
+        "(see current_estimates.df), suppressed cells and respondent-level releases loaded before the column "
+        "existed.",
+    ),
+    "kind": Field(
+        "VARCHAR",
+        "published: figures as published in the report and by partners; respondents: weighted estimates "
+        "computed from a respondent-level file (itip_<YEAR>_respondents.*), whose respondent rows are never "
+        "stored; editions: the editions file (table editions), what is known about each edition.",
+    ),
+    "suppressed": Field(
+        "BOOLEAN",
+        "True for a respondent-level cell suppressed by disclosure control (primary or secondary) or, in "
+        "warehouses written before it, with n below the small-cell threshold: trend shows it as NULL with "
+        "status suppressed.",
+    ),
+    "conflict": Field(
+        "BOOLEAN",
+        "True when the release gives this figure from more than one source with different values or wording; "
+        "trend shows the one the file marks preferred, view conflicts lists every alternative with its source.",
+    ),
+    # --- the change against the previous year (changes, trend) -------------------------
+    "prev_year": Field(
+        "INTEGER", "Latest earlier year with a value for the same indicator, survey, segment and answer."
+    ),
+    "prev_value": Field("DOUBLE", "Value in prev_year, percent."),
+    "change_pp": Field("DOUBLE", "Change since prev_year in percentage points."),
+    "change_p_value": Field(
+        "DOUBLE",
+        "Raw two-sided p-value of the change, before correction for multiple testing: t = change / "
+        "sqrt(se1^2 + se2^2) on the design-based standard errors where either year is a respondent-level "
+        "estimate with se, against Student's t with the smaller df of the two years (current_estimates.df; "
+        "normal where neither is known; independent samples assumed, conservative for re-asked units); "
+        "otherwise the pooled two-proportion z-test on n (on the effective n for respondent-level estimates "
+        "loaded before se existed). NULL unless both years have n, exact values and are comparable. Do not call "
+        "a change significant from it: use change_significant.",
+    ),
+    "comparable_with_prev": Field(
+        "BOOLEAN",
+        "False across a comparability break (e.g. the organisation survey population change) and where the "
+        "answer base differs between prev_year and year (see break_reason); NULL without prev_year.",
+    ),
+    "change_q_value": Field(
+        "DOUBLE",
+        "Benjamini-Hochberg adjusted p-value (q-value) of change_p_value, within the year and survey: every "
+        "change tested for one edition of one survey is one family. NULL where untested.",
+    ),
+    "change_significant": Field(
+        "BOOLEAN",
+        "True where change_q_value < 0.05 (the only meaning of significant in itip), false where tested and "
+        "not significant, NULL where untested.",
+    ),
+    "break_reason": Field(
+        "VARCHAR",
+        "Why the estimate is not comparable with prev_year (comparable_with_prev false): the codebook break's "
+        "reason, or that the answer base differs between the two years (or is unknown in one of them). NULL "
+        "where comparable or without prev_year.",
+    ),
+    "interval_basis": Field(
+        "VARCHAR",
+        "What ci_low/ci_high rest on: n (the figure's own published n), respondents (computed from the "
+        "respondent-level file), edition_n (APPROXIMATE: the published figure has no n, the interval uses how "
+        "many answered the edition, see view approximate_intervals; no test of change is made on it), "
+        "NULL = no interval.",
+    ),
+    "edition_respondents": Field(
+        "INTEGER",
+        "How many answered this edition (year and survey) in total, from the current editions release; NULL "
+        "where not published. Not the n of this figure (see n).",
+    ),
+    "newest_edition": Field("INTEGER", "Newest edition (year) of the survey that has any figure in trend."),
+    "age_editions": Field("BIGINT", "Number of editions of the survey after year that have figures: 0 = current."),
+    # --- conflicts, approximate intervals ----------------------------------------------
+    "shown": Field("BOOLEAN", "True for the alternative trend shows."),
+    "why_shown": Field("VARCHAR", "The rule that chose it; NULL on the alternatives not shown."),
+    "alternatives": Field("BIGINT", "How many sources give this figure in the release."),
+    "edition_n": Field(
+        "INTEGER",
+        "Respondents of the edition (or of the figure's segment) the interval uses in place of the figure's unknown n.",
+    ),
+    # --- the codebook (indicators, breaks) -----------------------------------------------
+    "topic": Field("VARCHAR", "Codebook topic id of the indicator, e.g. trust, sustainability, information_security."),
+    "label_no": Field("VARCHAR", "Norwegian indicator label."),
+    "label_en": Field("VARCHAR", "English indicator label."),
+    "unit": Field("VARCHAR", "Unit of value: percent of respondents."),
+    "better": Field(
+        "VARCHAR", "higher or lower: which direction of change is good news; NULL when it depends on the answer."
+    ),
+    "answers": Field("VARCHAR[]", "Answer option ids for indicators published as a distribution."),
+    "aliases": Field("VARCHAR[]", "Every published wording, as year: text."),
+    "scope": Field("VARCHAR", "survey (applies to every indicator of the survey) or indicator."),
+    "reason": Field("VARCHAR", "Why the series breaks, e.g. a change of population."),
+    # --- editions --------------------------------------------------------------------------
+    "respondents": Field(
+        "INTEGER", "How many answered the edition in total, where published; see respondents_qualifier."
+    ),
+    "respondents_qualifier": Field(
+        "VARCHAR", "above (published as 'over 500': a lower bound), below or approx; NULL for an exact count."
+    ),
+    "respondents_municipalities": Field(
+        "INTEGER", "Of them, municipalities (segment municipalities), where published."
+    ),
+    "respondents_state_regional": Field(
+        "INTEGER", "Of them, state and regional public bodies (segment state), where published."
+    ),
+    "response_rate_low": Field("DOUBLE", "Response rate in percent; the lower end when published as a range (45-50)."),
+    "response_rate_high": Field(
+        "DOUBLE",
+        "Response rate in percent; the upper end when published as a range, else equal to response_rate_low.",
+    ),
+    "response_rate_qualifier": Field(
+        "VARCHAR", "above ('over 50 %'), below or approx ('45-50 %'); NULL for an exact rate."
+    ),
+    "population_note": Field("VARCHAR", "Who was asked or answered, as published."),
+    # --- releases, rejections -----------------------------------------------------------
+    "file_name": Field("VARCHAR", "File name in raw/."),
+    "sha256": Field("VARCHAR", "SHA-256 of the file content; an unchanged hash means nothing to load."),
+    "rows": Field("INTEGER", "Data rows in the file (loaded rows for loaded releases)."),
+    "status": Field(
+        "VARCHAR",
+        "loaded (current), rejected (nothing loaded, see rejections) or superseded (replaced by a corrected "
+        "file; its estimates are kept as history).",
+    ),
+    "loaded_at": Field("TIMESTAMP WITH TIME ZONE", "When the ingest processed the file."),
+    "flow_run_id": Field("VARCHAR", "Prefect flow run that processed the file."),
+    "message": Field("VARCHAR", "Summary: why rejected, or which release this one superseded."),
+    "decided_by": Field(
+        "VARCHAR",
+        "For a rejected release: fingerprint of what judged the file (codebook, checks and schema versions). A "
+        "file is only reported as still rejected while these are the same; after a codebook change (for example "
+        "a new alias) it is checked again. NULL for releases recorded before version 5, which are checked again.",
+    ),
+    "source_column": Field("VARCHAR", "Column the problem is in, by its stable name; NULL for whole rows or files."),
+    "check_id": Field("VARCHAR", "Identifier of the failed check, e.g. value_format, indicator_known, duplicate_key."),
+    # --- internal bookkeeping (meta, file_stats) ----------------------------------------
+    "key": Field("VARCHAR", "Setting name."),
+    "path": Field("VARCHAR", "Absolute path of the release file as the ingest found it."),
+    "size": Field("BIGINT", "File size in bytes when its hash was taken."),
+    "mtime_ns": Field("BIGINT", "Modification time (nanoseconds since the epoch) when its hash was taken."),
+    "inode": Field("BIGINT", "Inode number: a file replaced by another (rename) has another one."),
+    "ctime_ns": Field(
+        "BIGINT",
+        "Status change time (nanoseconds): changes on every write, rename or chmod, and cannot be set back by a "
+        "user (unlike mtime).",
+    ),
+    "recorded_ns": Field(
+        "BIGINT", "When the stat was taken (nanoseconds): a file whose mtime is not older than this is hashed again."
+    ),
+}
+
+_SE_SRS = "sqrt(p(1-p)/n) for a published figure with its own n and no qualifier"
+
+#: In the README's order; `warehouse/sql` has one file per entry.
+TABLES: dict[str, Table] = {
+    "meta": Table(
+        "table",
+        "one row per internal setting",
+        "One row per internal setting: hashes of the schema SQL and of the codebook last applied.",
+        ("key", "value"),
+        overrides={"value": Field("VARCHAR", "Setting value.")},
+        internal=True,
+    ),
+    "file_stats": Table(
+        "table",
+        "one row per release file path (the stat cache)",
+        "Internal stat cache, one row per release file path: an unchanged stat of a file whose mtime was older "
+        "than recorded_ns means its content hash is still sha256. itip ingest --verify ignores it and hashes "
+        "every file.",
+        ("path", "size", "mtime_ns", "inode", "ctime_ns", "sha256", "recorded_ns"),
+        overrides={"sha256": "SHA-256 of the bytes read when the stat was taken."},
+        internal=True,
+    ),
+    "releases": Table(
+        "table",
+        "one row per processed version of a release file (status loaded, rejected or superseded); `year` is "
+        "NULL for the editions file (kind `editions`)",
+        "One row per version of a release file that an ingest processed. At most one release per year and kind "
+        "has status loaded: the current one, which trend reads.",
+        (
+            "release_id",
+            "year",
+            "kind",
+            "file_name",
+            "sha256",
+            "rows",
+            "status",
+            "loaded_at",
+            "flow_run_id",
+            "message",
+            "decided_by",
+        ),
+        overrides={
+            "release_id": "Identifier of this file version (1, 2, ... in the order processed); estimates and "
+            "rejections refer to it.",
+            "year": "Survey edition, from the file name; NULL for the editions file (itip_editions.*), which covers "
+            "every edition.",
+        },
+    ),
+    "indicators": Table(
+        "table",
+        "one row per codebook indicator",
+        "One row per indicator of the codebook (schemas/codebook.yaml), the stable ids every release is mapped onto.",
+        ("indicator", "survey", "topic", "label_no", "label_en", "unit", "better", "answers", "aliases", "note"),
+        overrides={
+            "indicator": "Stable indicator id (snake_case, English).",
+            "note": "Comparability and provenance notes.",
+        },
+    ),
+    "breaks": Table(
+        "table",
+        "one row per indicator and break year",
+        "One row per indicator and break year, from the codebook: a change between prev_year and year is not "
+        "comparable when a break year lies after prev_year and at or before year.",
+        ("indicator", "year", "scope", "reason"),
+        overrides={"year": "First edition on the new basis."},
+    ),
+    "estimates": Table(
+        "table",
+        "one row per figure of a loaded or superseded release (release, year, survey, segment, indicator, "
+        "answer), with the file's `inferred` and `preferred` marks",
+        "One row per figure in a release file. History is kept: rows of superseded releases stay, trend shows "
+        "only current ones.",
+        (
+            "release_id",
+            "source_row",
+            "year",
+            "survey",
+            "segment",
+            "indicator",
+            "answer",
+            "question",
+            "value",
+            "value_status",
+            "qualifier",
+            "n",
+            "ci_low",
+            "ci_high",
+            "source",
+            "note",
+            "n_effective",
+            "inferred",
+            "preferred",
+            "base",
+            "se",
+            "design_effect",
+            "df",
+        ),
+    ),
+    "editions": Table(
+        "table",
+        "one row per edition (year, survey) of an editions release",
+        "One row per survey edition (year and survey) in an editions release file (raw/itip_editions.csv): "
+        "respondents, per-segment respondents and response rate where published. Rows of superseded editions "
+        "files stay as history; view current_editions has the current ones.",
+        (
+            "release_id",
+            "source_row",
+            "year",
+            "survey",
+            "respondents",
+            "respondents_qualifier",
+            "respondents_municipalities",
+            "respondents_state_regional",
+            "response_rate_low",
+            "response_rate_high",
+            "response_rate_qualifier",
+            "population_note",
+            "source",
+        ),
+        overrides={
+            "release_id": "Release (version of the editions file) the row came from.",
+            "source_row": "Row number in the editions file, as a spreadsheet or editor shows it.",
+            "source": "URL or citation of the publication.",
+        },
+    ),
+    "current_editions": Table(
+        "view",
+        "the rows of the current editions release",
+        "The editions rows of the current editions release: one row per year and survey. "
+        "trend.edition_respondents comes from here.",
+        (
+            "release_id",
+            "source_row",
+            "year",
+            "survey",
+            "respondents",
+            "respondents_qualifier",
+            "respondents_municipalities",
+            "respondents_state_regional",
+            "response_rate_low",
+            "response_rate_high",
+            "response_rate_qualifier",
+            "population_note",
+            "source",
+        ),
+        like="editions",
+    ),
+    "conflicts": Table(
+        "view",
+        "one row per alternative of a figure a current release gives from more than one source",
+        "Figures that a current release gives from more than one source (same year, survey, segment, indicator "
+        "and answer; different sources): one row per alternative, all kept in estimates. trend shows the "
+        "alternative the release file marks preferred (column preferred/foretrukket) and flags it with conflict "
+        "= true. A key repeated with the same source is not a conflict but a duplicate, and the file is rejected.",
+        (
+            "indicator",
+            "survey",
+            "segment",
+            "answer",
+            "year",
+            "value",
+            "qualifier",
+            "n",
+            "source",
+            "note",
+            "shown",
+            "why_shown",
+            "alternatives",
+            "release_id",
+            "file_name",
+            "source_row",
+        ),
+        like="estimates",
+        overrides={"value": "This alternative's value, percent."},
+    ),
+    "rejections": Table(
+        "table",
+        "one row per problem of a rejected file (columns renamed from `row, column, check` in contract version "
+        "2; see `docs/warehouse-changelog.md`)",
+        "One row per problem of a rejected release file; nothing of a rejected file is in estimates.",
+        ("release_id", "file_name", "source_row", "source_column", "check_id", "value", "message"),
+        overrides={
+            "release_id": "The rejected release (see releases).",
+            "source_row": "Row number in the file as an editor shows it (header = row 1); NULL for problems of "
+            "the whole file.",
+            "value": Field("VARCHAR", "The offending cell as written, where there is one."),
+            "message": "What is wrong, in words.",
+        },
+    ),
+    "changes": Table(
+        "table",
+        "one row per current estimate with its change; rebuilt in every load transaction (read it through `trend`)",
+        "One row per current estimate with its change against the latest earlier year that has a value; "
+        "computed in Python (statsmodels) and rebuilt whenever the current releases or the codebook change. "
+        "Read it through trend.",
+        (
+            "release_id",
+            "source_row",
+            "prev_year",
+            "prev_value",
+            "change_pp",
+            "change_p_value",
+            "comparable_with_prev",
+            "change_q_value",
+            "change_significant",
+            "break_reason",
+        ),
+    ),
+    "current_estimates": Table(
+        "view",
+        "the estimates `trend` and `changes` use: current releases, respondent-level before published for the "
+        "same key and year, with `suppressed` for small cells",
+        "Estimates of current (loaded) releases after precedence: where a respondent-level estimate and a "
+        "published figure exist for the same indicator, survey, segment, answer and year, the respondent-level "
+        "estimate is used and the published figure stays in estimates only. Where a release gives the same "
+        "figure from several sources (a conflict), the one it marks preferred is used; view conflicts lists all "
+        "of them. suppressed marks respondent-level cells hidden by disclosure control (itip.disclosure: stored "
+        "without value, n or interval) and, for warehouses written before it, cells with fewer respondents than "
+        "meta.min_cell_n (codebook respondents.min_cell_n, default 10).",
+        (
+            "release_id",
+            "source_row",
+            "year",
+            "survey",
+            "segment",
+            "indicator",
+            "answer",
+            "question",
+            "value",
+            "value_status",
+            "qualifier",
+            "n",
+            "n_effective",
+            "ci_low",
+            "ci_high",
+            "se",
+            "design_effect",
+            "source",
+            "note",
+            "kind",
+            "suppressed",
+            "conflict",
+            "inferred",
+            "base",
+            "df",
+        ),
+        like="estimates",
+        overrides={
+            "value": "Percent, as stored in estimates (NULL for cells suppressed before storage; trend also hides "
+            "cells of older warehouses).",
+            "se": "Standard error of value, percentage points: design-based (estimates.se) for respondent-level "
+            f"estimates; {_SE_SRS} (a simple random sample assumed: its design is not published); NULL otherwise.",
+            "df": "Degrees of freedom of se: the design degrees of freedom (estimates.df: domain PSUs minus strata) "
+            "for respondent-level estimates; n - 1 for a published figure with its own n and no qualifier (the "
+            "simple random sample its se assumes); NULL otherwise (respondent-level releases loaded before the "
+            "column existed: their tests of change use the normal reference).",
+            "kind": "Kind of release the figure came from: published or respondents.",
+            "inferred": "True when the figure's edition year, segment or wording was inferred from context rather "
+            'than stated by its source (marked in the release file; "medium confidence" in docs/sources); false '
+            "otherwise. The report marks such figures.",
+        },
+    ),
+    "trend": Table(
+        "view",
+        "one row per indicator, survey, segment, answer and year of current releases",
+        "The cross-year series: one row per indicator, survey, segment, answer and year from current releases, "
+        "with interval and change since the latest earlier year that has a value. Values in percent, changes in "
+        "percentage points. Published figures and respondent-level estimates in one series; where both exist "
+        "for the same year the respondent-level estimate is shown (see current_estimates). Respondent-level "
+        "cells with fewer respondents than the small-cell threshold are shown as suppressed.",
+        (
+            "indicator",
+            "survey",
+            "segment",
+            "answer",
+            "year",
+            "value",
+            "qualifier",
+            "value_status",
+            "n",
+            "ci_low",
+            "ci_high",
+            "prev_year",
+            "prev_value",
+            "change_pp",
+            "change_p_value",
+            "comparable_with_prev",
+            "label_no",
+            "label_en",
+            "topic",
+            "source",
+            "kind",
+            "release_id",
+            "n_effective",
+            "change_q_value",
+            "change_significant",
+            "conflict",
+            "inferred",
+            "edition_respondents",
+            "base",
+            "break_reason",
+            "interval_basis",
+            "se",
+            "design_effect",
+            "df",
+        ),
+        like="current_estimates",
+        overrides={
+            "value": "Percent (weighted share for respondent-level estimates); NULL when suppressed, missing or not "
+            "applicable (see value_status).",
+            "value_status": "published, estimated (respondent-level), nil, suppressed (also a respondent-level cell "
+            "below the small-cell threshold), missing or not_applicable.",
+            "n": "Respondents, where published; unweighted answers for respondent-level estimates; NULL when "
+            "suppressed.",
+            "ci_low": "95 % interval, lower bound, percent: Korn-Graubard with design degrees of freedom for "
+            "respondent-level estimates (Wilson on the Kish effective n for those loaded before design-based "
+            "estimation), Wilson score for published figures with n (approximate, on the edition's respondents, "
+            "where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.",
+            "ci_high": "95 % interval, upper bound, percent: Korn-Graubard with design degrees of freedom for "
+            "respondent-level estimates (Wilson on the Kish effective n for those loaded before design-based "
+            "estimation), Wilson score for published figures with n (approximate, on the edition's respondents, "
+            "where interval_basis = edition_n); NULL where no n is known or the cell is suppressed.",
+            "n_effective": "Kish effective sample size of a respondent-level estimate; NULL for published figures "
+            "and suppressed cells.",
+            "se": "Standard error of value, percentage points: design-based (Taylor linearisation with the "
+            "codebook-declared strata, PSUs and finite population correction) for respondent-level estimates; "
+            f"{_SE_SRS} (simple random sample assumed); NULL where unknown or suppressed.",
+            "design_effect": "Design variance over the variance p(1-p)/n of a simple random sample of the same n, "
+            "for respondent-level estimates (below 1 where a stratum is nearly a census, above 1 with clustering "
+            "or unequal weights); NULL where unknown (published figures) or suppressed.",
+            "df": "Degrees of freedom of se (see current_estimates.df): design degrees of freedom (domain PSUs "
+            "minus strata) for respondent-level estimates, n - 1 for published figures with their own n; NULL "
+            "where unknown or suppressed. A test of change on design-based standard errors refers to Student's t "
+            "with the smaller df of the two years (normal where neither is known).",
+        },
+    ),
+    "approximate_intervals": Table(
+        "view",
+        "one row per current published figure without n whose edition published its respondents: the "
+        "approximate Wilson interval on that count",
+        "Approximate 95 % intervals of published figures whose own n was not published: the Wilson score "
+        "interval on the number who answered the edition (view current_editions: respondents for segment all, "
+        "unless published as a bound such as 'over 500'; respondents_municipalities and "
+        "respondents_state_regional for those segments). Approximate because not everyone who answered the "
+        "edition answered every question (item non-response, filter questions, the answer base): the true n of "
+        "a figure is at most this. trend shows these intervals with interval_basis = edition_n; no test of "
+        "change is made on them (docs/respondents.md).",
+        ("release_id", "source_row", "edition_n", "ci_low", "ci_high"),
+        overrides={
+            "ci_low": "Lower bound of the approximate 95 % Wilson interval, percent.",
+            "ci_high": "Upper bound of the approximate 95 % Wilson interval, percent.",
+        },
+    ),
+    "latest": Table(
+        "view",
+        "one row per indicator, survey, segment and answer: its newest figure with a value, `newest_edition` of "
+        "its survey and `age_editions` (how many later editions of the survey have figures; 0 = current)",
+        "The newest figure with a value per indicator, survey, segment and answer (one row each), with its age "
+        "in editions of its survey: 0 means it is from the newest edition of that survey, 3 that three later "
+        "editions did not publish it. Built from trend.",
+        (
+            "indicator",
+            "survey",
+            "segment",
+            "answer",
+            "topic",
+            "year",
+            "value",
+            "qualifier",
+            "value_status",
+            "n",
+            "ci_low",
+            "ci_high",
+            "newest_edition",
+            "age_editions",
+            "label_no",
+            "label_en",
+            "source",
+            "release_id",
+            "interval_basis",
+        ),
+        like="trend",
+        overrides={
+            "year": "Edition of the newest figure with a value (suppressed and missing figures are skipped).",
+            "value": "Percent (weighted share for respondent-level estimates); never NULL here.",
+            "value_status": "published, estimated or nil (only figures with a value are shown).",
+        },
+    ),
+}
+
+
+def field_of(table: str, column: str) -> Field:
+    """The type and description of a column of a table or view: its own override, else
+    what the column means in the table it is `like`, else the shared entry."""
+    spec = TABLES[table]
+    if column not in spec.columns:
+        raise KeyError(f"{table}.{column} is not in itip/fields.py")
+    override = spec.overrides.get(column)
+    if isinstance(override, Field):
+        return override
+    if spec.like is not None and column in TABLES[spec.like].columns:
+        inherited = field_of(spec.like, column)
+    else:
+        inherited = FIELDS[column]
+    return Field(inherited.type, override) if override is not None else inherited
+
+
+def describe(table: str, column: str) -> str:
+    return field_of(table, column).description
+
+
+# --- generated text: the SQL COMMENTs and the README's table ------------------------------
+
+#: One COMMENT statement per line, as the SQL files write them.
+_COMMENT = re.compile(r"^COMMENT ON (TABLE|VIEW|COLUMN) ([a-z_]+)(?:\.([a-z_0-9]+))? IS '(?:[^']|'')*';$", re.M)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_text(kind: str, name: str, column: str | None) -> str:
+    """What a COMMENT statement must say, from the dictionary."""
+    if name not in TABLES:
+        raise KeyError(f"{name} is not in itip/fields.py")
+    if column is None:
+        if TABLES[name].kind != kind.lower():
+            raise KeyError(f"{name} is a {TABLES[name].kind} in itip/fields.py, not a {kind.lower()}")
+        return TABLES[name].description
+    return describe(name, column)
+
+
+def render_sql(sql: str) -> str:
+    """A schema file with every COMMENT statement's text taken from the dictionary."""
+
+    def replace(match: re.Match[str]) -> str:
+        kind, name, column = match.group(1), match.group(2), match.group(3)
+        target = f"{name}.{column}" if column else name
+        return f"COMMENT ON {kind} {target} IS {_quote(comment_text(kind, name, column))};"
+
+    return _COMMENT.sub(replace, sql)
+
+
+README_BEGIN = "<!-- BEGIN warehouse tables: generated from itip/fields.py by `make fields` -->"
+README_END = "<!-- END warehouse tables -->"
+
+
+def readme_table() -> str:
+    lines = ["| name | grain | columns |", "|---|---|---|"]
+    for name, spec in TABLES.items():
+        if spec.internal:
+            continue
+        label = f"`{name}`" if spec.kind == "table" else f"view `{name}`"
+        lines.append(f"| {label} | {spec.grain} | {', '.join(f'`{c}`' for c in spec.columns)} |")
+    return "\n".join(lines)
+
+
+def render_readme(text: str) -> str:
+    """The README with its table of tables and views written from the dictionary."""
+    head, begin, rest = text.partition(README_BEGIN)
+    _, end, tail = rest.partition(README_END)
+    if not begin or not end:
+        raise ValueError(f"README.md: the markers {README_BEGIN!r} and {README_END!r} are missing")
+    return f"{head}{README_BEGIN}\n{readme_table()}\n{README_END}{tail}"
+
+
+def outdated() -> list[Path]:
+    """The files whose generated parts differ from the dictionary."""
+    files = [*sorted(SQL_DIR.glob("*.sql")), README]
+    return [p for p in files if _render(p, p.read_text(encoding="utf-8")) != p.read_text(encoding="utf-8")]
+
+
+def _render(path: Path, text: str) -> str:
+    return render_readme(text) if path == README else render_sql(text)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m itip.fields` rewrites the generated parts; `--check` only lists what is out of date."""
+    stale = outdated()
+    if "--check" in argv:
+        for path in stale:
+            print(f"{path.relative_to(REPO)}: out of date with itip/fields.py; run `make fields`")
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(_render(path, path.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"wrote {path.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
