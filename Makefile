@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck pytest clean browser duckdb1x bench-overhead bench-respondents bench-check bench-report bench serve
+.PHONY: help setup run test lint typecheck pytest fields clean browser duckdb1x bench-overhead bench-respondents bench-check bench-report bench serve
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ setup: $(VENV)/.synced ## Create .venv with the locked dependencies
 run: setup ## Build warehouse/itip.duckdb from the bundled raw/ files
 	$(BIN)/itip ingest
 	@echo 'Try: $(BIN)/itip trend trust_personal_data_safe'
+
+fields: setup ## Write the SQL COMMENTs and the README's table of tables from itip/fields.py
+	$(BIN)/python -m itip.fields
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -6,6 +6,10 @@ lands in the warehouse's `estimates` table: every id resolved against the
 codebook, one row per year, survey, segment, indicator and answer. Checks that
 depend on the codebook or the file's year are added at validation time by
 `itip.validate`, so the models stay declarative.
+
+The models of the warehouse's tables (`Estimate`, `RespondentEstimate`, `Edition`)
+take their columns' descriptions from the column dictionary, `itip.fields`;
+`StagedFigure` describes the release file as written, before it is a warehouse row.
 """
 
 from __future__ import annotations
