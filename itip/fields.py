@@ -21,6 +21,9 @@ than being applied by `itip/db.py` at schema creation: the SQL files stay whole
 the schema hash that decides when an existing warehouse is brought up to date
 already covers them, and the lake and file paths apply them exactly as before.
 Editing a description in one place only fails `tests/test_fields.py`.
+
+The module is long because it is data (one entry per column, as PUDL's is); the
+code is the resolution (`field_of`) and the generators at the end.
 """
 
 from __future__ import annotations
@@ -300,6 +303,11 @@ FIELDS: dict[str, Field] = {
     ),
 }
 
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 _SE_SRS = "sqrt(p(1-p)/n) for a published figure with its own n and no qualifier"
 
 #: In the README's order; `warehouse/sql` has one file per entry.
@@ -308,7 +316,7 @@ TABLES: dict[str, Table] = {
         "table",
         "one row per internal setting",
         "One row per internal setting: hashes of the schema SQL and of the codebook last applied.",
-        ("key", "value"),
+        _names("key value"),
         overrides={"value": Field("VARCHAR", "Setting value.")},
         internal=True,
     ),
@@ -318,7 +326,7 @@ TABLES: dict[str, Table] = {
         "Internal stat cache, one row per release file path: an unchanged stat of a file whose mtime was older "
         "than recorded_ns means its content hash is still sha256. itip ingest --verify ignores it and hashes "
         "every file.",
-        ("path", "size", "mtime_ns", "inode", "ctime_ns", "sha256", "recorded_ns"),
+        _names("path size mtime_ns inode ctime_ns sha256 recorded_ns"),
         overrides={"sha256": "SHA-256 of the bytes read when the stat was taken."},
         internal=True,
     ),
@@ -328,19 +336,7 @@ TABLES: dict[str, Table] = {
         "NULL for the editions file (kind `editions`)",
         "One row per version of a release file that an ingest processed. At most one release per year and kind "
         "has status loaded: the current one, which trend reads.",
-        (
-            "release_id",
-            "year",
-            "kind",
-            "file_name",
-            "sha256",
-            "rows",
-            "status",
-            "loaded_at",
-            "flow_run_id",
-            "message",
-            "decided_by",
-        ),
+        _names("release_id year kind file_name sha256 rows status loaded_at flow_run_id message decided_by"),
         overrides={
             "release_id": "Identifier of this file version (1, 2, ... in the order processed); estimates and "
             "rejections refer to it.",
@@ -352,7 +348,7 @@ TABLES: dict[str, Table] = {
         "table",
         "one row per codebook indicator",
         "One row per indicator of the codebook (schemas/codebook.yaml), the stable ids every release is mapped onto.",
-        ("indicator", "survey", "topic", "label_no", "label_en", "unit", "better", "answers", "aliases", "note"),
+        _names("indicator survey topic label_no label_en unit better answers aliases note"),
         overrides={
             "indicator": "Stable indicator id (snake_case, English).",
             "note": "Comparability and provenance notes.",
@@ -363,7 +359,7 @@ TABLES: dict[str, Table] = {
         "one row per indicator and break year",
         "One row per indicator and break year, from the codebook: a change between prev_year and year is not "
         "comparable when a break year lies after prev_year and at or before year.",
-        ("indicator", "year", "scope", "reason"),
+        _names("indicator year scope reason"),
         overrides={"year": "First edition on the new basis."},
     ),
     "estimates": Table(
@@ -372,30 +368,9 @@ TABLES: dict[str, Table] = {
         "answer), with the file's `inferred` and `preferred` marks",
         "One row per figure in a release file. History is kept: rows of superseded releases stay, trend shows "
         "only current ones.",
-        (
-            "release_id",
-            "source_row",
-            "year",
-            "survey",
-            "segment",
-            "indicator",
-            "answer",
-            "question",
-            "value",
-            "value_status",
-            "qualifier",
-            "n",
-            "ci_low",
-            "ci_high",
-            "source",
-            "note",
-            "n_effective",
-            "inferred",
-            "preferred",
-            "base",
-            "se",
-            "design_effect",
-            "df",
+        _names(
+            "release_id source_row year survey segment indicator answer question value value_status qualifier n "
+            "ci_low ci_high source note n_effective inferred preferred base se design_effect df"
         ),
     ),
     "editions": Table(
@@ -404,20 +379,10 @@ TABLES: dict[str, Table] = {
         "One row per survey edition (year and survey) in an editions release file (raw/itip_editions.csv): "
         "respondents, per-segment respondents and response rate where published. Rows of superseded editions "
         "files stay as history; view current_editions has the current ones.",
-        (
-            "release_id",
-            "source_row",
-            "year",
-            "survey",
-            "respondents",
-            "respondents_qualifier",
-            "respondents_municipalities",
-            "respondents_state_regional",
-            "response_rate_low",
-            "response_rate_high",
-            "response_rate_qualifier",
-            "population_note",
-            "source",
+        _names(
+            "release_id source_row year survey respondents respondents_qualifier respondents_municipalities "
+            "respondents_state_regional response_rate_low response_rate_high response_rate_qualifier "
+            "population_note source"
         ),
         overrides={
             "release_id": "Release (version of the editions file) the row came from.",
@@ -430,20 +395,10 @@ TABLES: dict[str, Table] = {
         "the rows of the current editions release",
         "The editions rows of the current editions release: one row per year and survey. "
         "trend.edition_respondents comes from here.",
-        (
-            "release_id",
-            "source_row",
-            "year",
-            "survey",
-            "respondents",
-            "respondents_qualifier",
-            "respondents_municipalities",
-            "respondents_state_regional",
-            "response_rate_low",
-            "response_rate_high",
-            "response_rate_qualifier",
-            "population_note",
-            "source",
+        _names(
+            "release_id source_row year survey respondents respondents_qualifier respondents_municipalities "
+            "respondents_state_regional response_rate_low response_rate_high response_rate_qualifier "
+            "population_note source"
         ),
         like="editions",
     ),
@@ -454,23 +409,9 @@ TABLES: dict[str, Table] = {
         "and answer; different sources): one row per alternative, all kept in estimates. trend shows the "
         "alternative the release file marks preferred (column preferred/foretrukket) and flags it with conflict "
         "= true. A key repeated with the same source is not a conflict but a duplicate, and the file is rejected.",
-        (
-            "indicator",
-            "survey",
-            "segment",
-            "answer",
-            "year",
-            "value",
-            "qualifier",
-            "n",
-            "source",
-            "note",
-            "shown",
-            "why_shown",
-            "alternatives",
-            "release_id",
-            "file_name",
-            "source_row",
+        _names(
+            "indicator survey segment answer year value qualifier n source note shown why_shown alternatives "
+            "release_id file_name source_row"
         ),
         like="estimates",
         overrides={"value": "This alternative's value, percent."},
@@ -480,7 +421,7 @@ TABLES: dict[str, Table] = {
         "one row per problem of a rejected file (columns renamed from `row, column, check` in contract version "
         "2; see `docs/warehouse-changelog.md`)",
         "One row per problem of a rejected release file; nothing of a rejected file is in estimates.",
-        ("release_id", "file_name", "source_row", "source_column", "check_id", "value", "message"),
+        _names("release_id file_name source_row source_column check_id value message"),
         overrides={
             "release_id": "The rejected release (see releases).",
             "source_row": "Row number in the file as an editor shows it (header = row 1); NULL for problems of "
@@ -495,17 +436,9 @@ TABLES: dict[str, Table] = {
         "One row per current estimate with its change against the latest earlier year that has a value; "
         "computed in Python (statsmodels) and rebuilt whenever the current releases or the codebook change. "
         "Read it through trend.",
-        (
-            "release_id",
-            "source_row",
-            "prev_year",
-            "prev_value",
-            "change_pp",
-            "change_p_value",
-            "comparable_with_prev",
-            "change_q_value",
-            "change_significant",
-            "break_reason",
+        _names(
+            "release_id source_row prev_year prev_value change_pp change_p_value comparable_with_prev "
+            "change_q_value change_significant break_reason"
         ),
     ),
     "current_estimates": Table(
@@ -519,32 +452,9 @@ TABLES: dict[str, Table] = {
         "of them. suppressed marks respondent-level cells hidden by disclosure control (itip.disclosure: stored "
         "without value, n or interval) and, for warehouses written before it, cells with fewer respondents than "
         "meta.min_cell_n (codebook respondents.min_cell_n, default 10).",
-        (
-            "release_id",
-            "source_row",
-            "year",
-            "survey",
-            "segment",
-            "indicator",
-            "answer",
-            "question",
-            "value",
-            "value_status",
-            "qualifier",
-            "n",
-            "n_effective",
-            "ci_low",
-            "ci_high",
-            "se",
-            "design_effect",
-            "source",
-            "note",
-            "kind",
-            "suppressed",
-            "conflict",
-            "inferred",
-            "base",
-            "df",
+        _names(
+            "release_id source_row year survey segment indicator answer question value value_status qualifier n "
+            "n_effective ci_low ci_high se design_effect source note kind suppressed conflict inferred base df"
         ),
         like="estimates",
         overrides={
@@ -570,41 +480,11 @@ TABLES: dict[str, Table] = {
         "percentage points. Published figures and respondent-level estimates in one series; where both exist "
         "for the same year the respondent-level estimate is shown (see current_estimates). Respondent-level "
         "cells with fewer respondents than the small-cell threshold are shown as suppressed.",
-        (
-            "indicator",
-            "survey",
-            "segment",
-            "answer",
-            "year",
-            "value",
-            "qualifier",
-            "value_status",
-            "n",
-            "ci_low",
-            "ci_high",
-            "prev_year",
-            "prev_value",
-            "change_pp",
-            "change_p_value",
-            "comparable_with_prev",
-            "label_no",
-            "label_en",
-            "topic",
-            "source",
-            "kind",
-            "release_id",
-            "n_effective",
-            "change_q_value",
-            "change_significant",
-            "conflict",
-            "inferred",
-            "edition_respondents",
-            "base",
-            "break_reason",
-            "interval_basis",
-            "se",
-            "design_effect",
-            "df",
+        _names(
+            "indicator survey segment answer year value qualifier value_status n ci_low ci_high prev_year "
+            "prev_value change_pp change_p_value comparable_with_prev label_no label_en topic source kind "
+            "release_id n_effective change_q_value change_significant conflict inferred edition_respondents base "
+            "break_reason interval_basis se design_effect df"
         ),
         like="current_estimates",
         overrides={
@@ -647,7 +527,7 @@ TABLES: dict[str, Table] = {
         "edition answered every question (item non-response, filter questions, the answer base): the true n of "
         "a figure is at most this. trend shows these intervals with interval_basis = edition_n; no test of "
         "change is made on them (docs/respondents.md).",
-        ("release_id", "source_row", "edition_n", "ci_low", "ci_high"),
+        _names("release_id source_row edition_n ci_low ci_high"),
         overrides={
             "ci_low": "Lower bound of the approximate 95 % Wilson interval, percent.",
             "ci_high": "Upper bound of the approximate 95 % Wilson interval, percent.",
@@ -660,26 +540,9 @@ TABLES: dict[str, Table] = {
         "The newest figure with a value per indicator, survey, segment and answer (one row each), with its age "
         "in editions of its survey: 0 means it is from the newest edition of that survey, 3 that three later "
         "editions did not publish it. Built from trend.",
-        (
-            "indicator",
-            "survey",
-            "segment",
-            "answer",
-            "topic",
-            "year",
-            "value",
-            "qualifier",
-            "value_status",
-            "n",
-            "ci_low",
-            "ci_high",
-            "newest_edition",
-            "age_editions",
-            "label_no",
-            "label_en",
-            "source",
-            "release_id",
-            "interval_basis",
+        _names(
+            "indicator survey segment answer topic year value qualifier value_status n ci_low ci_high "
+            "newest_edition age_editions label_no label_en source release_id interval_basis"
         ),
         like="trend",
         overrides={
