@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck pytest fields clean browser duckdb1x bench-overhead bench-respondents bench-check bench-report bench serve
+.PHONY: help setup run test unit lint typecheck pytest fields clean browser duckdb1x bench-overhead bench-respondents bench-check bench-report bench serve
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,7 +58,7 @@ browser: ## Install Chromium for the browser test, if missing and apt is availab
 	  || echo "browser: could not install chromium; the browser test will be skipped"; fi
 
 # The newest DuckDB 1.x wheel from the package index in its own environment: the test
-# that 1.x clients open the warehouse and the Parquet files uses it (tests/test_reach.py).
+# that 1.x clients open the warehouse and the Parquet files uses it (tests/integration/test_reach.py).
 DUCKDB1X := $(TOOLS)/duckdb1x
 $(DUCKDB1X)/bin/python: | $(UV)
 	$(UV) venv --quiet --python $(PYTHON) $(DUCKDB1X)
@@ -74,6 +74,9 @@ pytest: setup browser duckdb1x ## The test suite only (in parallel: PYTEST_WORKE
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=20
 
 test: lint typecheck pytest ## Lint, type check and the test suite
+
+unit: setup ## The unit tests only (pure functions, no Prefect, process or server): the inner loop
+	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/unit
 
 bench-overhead: setup ## Benchmark: no-op ingest (warm background server) against importing Prefect (prints figures)
 	$(BIN)/python bench/overhead.py

@@ -22,7 +22,7 @@ from itip.codebook import load_codebook
 from itip.report import write_report
 
 sys.path.insert(0, str(REPO))
-from tests.test_history import load_all
+from tests.unit.test_history import load_all
 
 NEWEST = "itip_2025.csv"
 

@@ -16,7 +16,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 # Commands run by tests use Prefect's temporary server unless a test says otherwise
-# (tests/test_server.py covers the background server); none may touch the repo's .prefect/.
+# (tests/integration/test_server.py covers the background server); none may touch the repo's .prefect/.
 os.environ["ITIP_PREFECT_SERVER"] = "temporary"
 os.environ["ITIP_PREFECT_STATE"] = os.path.join(_PREFECT_HOME, "itip-server")
 os.environ.pop("ITIP_WAREHOUSE", None)
@@ -40,7 +40,7 @@ def shared_chart_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One chart cache (ITIP_CHART_CACHE) for the whole run, shared by the xdist workers: the
     bundled figures are reported by dozens of tests, and each series is drawn once instead of
     in every one (about 8 s a report). Drawing itself is tested where no cache is passed
-    (tests/test_chart_cache.py; test_report.py's write_report calls). It lives in the run's
+    (tests/unit/test_chart_cache.py; test_report.py's write_report calls). It lives in the run's
     temporary folder, which pytest prunes."""
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if base.name.startswith("popen-gw") else base

@@ -5,7 +5,7 @@ CSV headers, and failures that must end as one line with a documented exit code
 
 Each `Attack` is one `itip` invocation run in-process (typer's CliRunner) and the
 outcome it must get; `PROCESS_ATTACKS` name the few that need a real process (a
-signal, a pipe, peak memory), run by tests/test_hostile_hcli.py. Every attack failed
+signal, a pipe, peak memory), run by tests/integration/test_hostile_hcli.py. Every attack failed
 on the main branch before issue 14's "Hung or exhausted" and "Terminal, spreadsheet
 and error hygiene" work (a traceback, an escape sequence on the terminal, a crash on
 `[/]`, no time limit, no option).

@@ -7,7 +7,7 @@ sheets that make a workbook say something else than Excel shows, years and n tha
 be, weights whose squares underflow, a rejection that outlives the codebook that decided
 it, a file missing for a moment, a write-ahead log left by a killed read-write session, a
 deleted lock file, a symlinked warehouse and a report left stale by a failure after the
-swap. Each case runs the attack and asserts what a user must see; tests/test_hostile_hdata.py
+swap. Each case runs the attack and asserts what a user must see; tests/integration/test_hostile_hdata.py
 runs them (one test id per case). Every case failed on main before issue 14's fixes.
 
 All data here is SYNTHETIC, made up for the attack.

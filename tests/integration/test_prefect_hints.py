@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.test_serve import free_port, loaded_rows, start_serve, stop_serve
+from tests.integration.test_serve import free_port, loaded_rows, start_serve, stop_serve
 
 ITIP = Path(sys.executable).parent / "itip"
 PREFECT = Path(sys.executable).parent / "prefect"

@@ -28,7 +28,7 @@ from tests.hostile.stats import (
     respondent_csv,
     two_heavy_of_thirty,
 )
-from tests.test_disclosure import derivable
+from tests.integration.test_disclosure import derivable
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ import pytest
 from flows.ingest import ingest
 from itip.dictionary import write_dictionary
 from tests.conftest import REPO
-from tests.test_report import CHROMIUM, chromium, parse
+from tests.integration.test_report import CHROMIUM, chromium, parse
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 
 from itip.codebook import Codebook, normalise_text, parse_codebook
 from itip.problems import ItipError
+from tests.conftest import REPO
 
 MINIMAL = """
 surveys:
@@ -115,6 +116,6 @@ def test_substantive_rewording_is_a_break_editorial_is_not(tmp_path: Path) -> No
 
 def test_the_2021_trust_rewording_has_a_documented_reason(codebook: Codebook) -> None:
     """Issue 8: the 2021 trust wording is declared editorial (no break) with its reason in the codebook."""
-    text = (Path(__file__).parents[1] / "schemas" / "codebook.yaml").read_text(encoding="utf-8")
+    text = (REPO / "schemas" / "codebook.yaml").read_text(encoding="utf-8")
     assert "rewording: editorial" in text and "Digdir's page reports 2020 and 2021 as one series" in text
     assert not [b for b in codebook.breaks_for("trust_personal_data_safe") if b.indicator]

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from itip.cli import app
+from tests.conftest import REPO
 from tests.hostile.hcli import ATTACKS, ENDLESS, HOSTILE_RELEASE, HOSTILE_TEXT, PROCESS_ATTACKS, UNSAFE, Attack
 
 runner = CliRunner()
@@ -134,7 +135,7 @@ def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    return {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def test_sql_ctrl_c(hostile_warehouse: Path) -> None:

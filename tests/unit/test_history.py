@@ -17,7 +17,7 @@ from itip.ingest import plan_all, prepare, store
 from itip.release import ReleaseFile, check_release, discover
 from itip.report import write_report
 from tests.conftest import REPO, write
-from tests.test_report import card, parse, squash
+from tests.integration.test_report import card, parse, squash
 
 HEADER = "year,survey,segment,indicator,answer,value,n,source,note,inferred,preferred\n"
 PAGE = "https://www.digdir.no/rikets-digitale-tilstand/mal-6/3520"

@@ -42,7 +42,7 @@ def test_weighted_share_effective_n_and_interval_match_a_hand_computation(tmp_pa
     'vet ikke' (8) and not asked (9) leave the denominator."""
     answers = [(5, 1.0), (4, 2.0), (3, 0.5), (2, 1.5), (1, 1.0), (8, 3.0), (9, 1.0), (3, 1.0), (1, 2.0), (4, 0.5)]
     path = write(tmp_path, "itip_2024_respondents.csv", citizens(2024, answers))
-    # 8 answers would be suppressed (tests/test_disclosure.py); this test is about the arithmetic
+    # 8 answers would be suppressed (tests/integration/test_disclosure.py); this test is about the arithmetic
     spec = dataclasses.replace(codebook.respondents, min_cell_n=1, min_cell_n_extreme=1)
     result = check_respondents(path, dataclasses.replace(codebook, respondents=spec), 2024, b"test-key")
     assert result.ok, result.problems
@@ -297,7 +297,7 @@ def test_a_series_whose_answer_base_changes_is_not_compared_and_says_why(tmp_pat
     # the report draws the break and says why
     from itip.codebook import load_codebook
     from itip.report import write_report
-    from tests.test_report import card, parse, squash
+    from tests.integration.test_report import card, parse, squash
 
     report = write_report(wh, tmp_path / "report-en", lang="en", codebook=load_codebook(codebook_path))
     notes = card(parse(report.path.read_text(encoding="utf-8")), "benefits_realised", answer="high").find(

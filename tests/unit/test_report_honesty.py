@@ -1,6 +1,6 @@
 """The report does not overstate: old key figures are marked, "latest changes" is the newest
 edition only, break badges only where a series crosses the break, gaps where years are missing.
-Synthetic figures (labelled so), built on tests.test_report.synthetic."""
+Synthetic figures (labelled so), built on tests.integration.test_report.synthetic."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 
 from itip.codebook import Codebook
 from itip.report import ReportData, _runs, build_cards, card_html, headlines
-from tests.test_report import synthetic
+from tests.integration.test_report import synthetic
 
 
 def _with(data: ReportData, rows: list[dict[str, Any]]) -> ReportData:

@@ -67,7 +67,7 @@ def test_a_sav_with_value_labels_and_user_missing_codes_loads_correctly(tmp_path
     raw.mkdir()
     write_sav(raw / "itip_2024_respondents.sav", TRUST)
     wh = tmp_path / "itip.duckdb"
-    # 6 respondents would all be suppressed (tests/test_disclosure.py); this test is about the
+    # 6 respondents would all be suppressed (tests/integration/test_disclosure.py); this test is about the
     # reading, so a codebook copy with the disclosure thresholds at 1 keeps the figures
     text = (REPO / "schemas" / "codebook.yaml").read_text(encoding="utf-8")
     lowered = text.replace("  min_cell_n: 10\n  min_cell_n_extreme: 20\n", "  min_cell_n: 1\n  min_cell_n_extreme: 1\n")

@@ -13,7 +13,7 @@ from itip.codebook import Codebook
 from itip.report import Report, chart_name, write_report
 from itip.report import charts as chart_module
 from tests.conftest import REPO
-from tests.test_history import load_all
+from tests.unit.test_history import load_all
 
 NEWEST = "itip_2025.csv"
 
