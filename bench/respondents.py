@@ -42,7 +42,7 @@ LIBRARY = (
     "import sys\n"
     "from pathlib import Path\n"
     "from itip.codebook import load_codebook\n"
-    "from itip.respondents import check_respondents\n"
+    "from itip.respondents.check import check_respondents\n"
     "r = check_respondents(Path(sys.argv[1]), load_codebook(), int(sys.argv[2]), b'k')\n"
     "assert r.ok, r.problems[:3]\n"
 )

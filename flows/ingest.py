@@ -1,7 +1,9 @@
 """The `ingest` flow: raw/ release files -> validated, harmonised rows in DuckDB.
 
-A thin Prefect wrapper: each task calls one library function. Tasks exchange
-paths and data frames, never DuckDB connections (those cannot be pickled or
+A thin Prefect wrapper in five steps, one shape for every kind of release file:
+discover, plan, check, load, report. Each task calls one library function; *check* is
+`itip.check.check`, the same call `itip check` makes, so the two agree by construction.
+Tasks exchange paths and data frames, never DuckDB connections (those cannot be pickled or
 hashed); each task that touches the warehouse opens and closes it itself.
 """
 
@@ -13,7 +15,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -21,26 +22,17 @@ from prefect.runtime import flow_run
 
 from itip import ingest as lib
 from itip import progress
+from itip.check import check
+from itip.checked import Checked
 from itip.codebook import Codebook, load_codebook
-from itip.editions import EDITIONS_KIND, CheckedEditions, check_editions
+from itip.editions import EDITIONS_KIND
 from itip.failpoints import failpoint
 from itip.lake import Lake, target
-from itip.paths import CODEBOOK, MAX_RELEASE_BYTES, default_raw
+from itip.paths import CODEBOOK, default_raw
 from itip.privacy import load_key
-from itip.problems import FileProblems, ItipError, Problem
-from itip.reading import Table
-from itip.release import (
-    RESPONDENTS_KIND,
-    Discovery,
-    ReleaseFile,
-    discover,
-    harmonise_release,
-    merge_problems,
-    read_release,
-    validate_release,
-    year_refusal,
-)
-from itip.respondents import MAX_RESPONDENT_BYTES, RespondentResult, check_respondents
+from itip.problems import ItipError, Problem
+from itip.release import RESPONDENTS_KIND, Discovery, ReleaseFile, discover
+from itip.settings import Settings
 from itip.snapshot import Unreadable, private_copy
 
 
@@ -51,56 +43,27 @@ def discover_task(raw_dir: Path) -> Discovery:
 
 @task(name="plan", cache_policy=NO_CACHE)
 def plan_task(
-    warehouse: Path | Lake, releases: list[ReleaseFile], codebook: Codebook, verify: bool = False
+    warehouse: Path | Lake, releases: list[ReleaseFile], codebook: Codebook, settings: Settings, verify: bool = False
 ) -> list[lib.Plan]:
     """One task for all files: a run with nothing new costs one task, not one per year."""
-    return lib.plan_all(warehouse, releases, codebook, verify)
+    return lib.plan_all(warehouse, releases, codebook, verify, settings)
 
 
-@task(name="read", cache_policy=NO_CACHE)
-def read_task(path: Path) -> Table | list[Problem]:
-    try:
-        return read_release(path)
-    except FileProblems as exc:
-        return exc.problems
-
-
-@task(name="validate", cache_policy=NO_CACHE)
-def validate_task(table: Table, year: int) -> tuple[pd.DataFrame, list[Problem], list[str]]:
-    return validate_release(table, year)
-
-
-@task(name="harmonise", cache_policy=NO_CACHE)
-def harmonise_task(
-    staged: pd.DataFrame, codebook: Codebook, file: str, year: int
-) -> tuple[pd.DataFrame, list[Problem]]:
-    return harmonise_release(staged, codebook, file, year)
-
-
-@task(name="respondents", cache_policy=NO_CACHE)
-def respondents_task(path: Path, codebook: Codebook, year: int, warehouse: Path | Lake) -> RespondentResult:
-    """Read, check and aggregate a respondent-level file (in-memory DuckDB); returns aggregates only.
-    `path` is the private copy the run hashed (itip.snapshot)."""
-    return check_respondents(path, codebook, year, load_key(warehouse), private=True)
-
-
-@task(name="editions", cache_policy=NO_CACHE)
-def editions_task(path: Path, codebook: Codebook) -> CheckedEditions:
-    """Read and check the editions file (Pandera model Edition)."""
-    return check_editions(path, codebook)
+@task(name="check", cache_policy=NO_CACHE)
+def check_task(release: ReleaseFile, codebook: Codebook, settings: Settings, warehouse: Path | Lake) -> Checked:
+    """Every check of one file of any kind (itip.check.check, as `itip check`); `release.path`
+    is the private copy the run hashed (itip.snapshot). A respondent file gets the
+    warehouse's key for its ids."""
+    key = load_key(warehouse) if release.kind == RESPONDENTS_KIND else None
+    return check(release.path, codebook, settings, key=key, private=True)
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def load_task(
-    warehouse: Path | Lake,
-    plan: lib.Plan,
-    estimates: pd.DataFrame,
-    problems: list[Problem],
-    rows: int,
-    codebook: Codebook,
-    note: str | None = None,
-) -> lib.FileOutcome:
-    return lib.store(warehouse, plan, estimates, problems, rows, codebook, flow_run.get_id(), note)
+def load_task(warehouse: Path | Lake, plan: lib.Plan, checked: Checked, codebook: Codebook) -> lib.FileOutcome:
+    """The checked file's rows, or its problems as the rejection, in one transaction."""
+    return lib.store(
+        warehouse, plan, checked.estimates, checked.problems, checked.rows, codebook, flow_run.get_id(), checked.note
+    )
 
 
 @task(name="report", cache_policy=NO_CACHE)
@@ -131,36 +94,12 @@ def parquet_task(warehouse: Path) -> Path:
     return write_parquet_snapshot(warehouse)
 
 
-def _process_respondents(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
-    """A respondent-level file: one task reads, checks and aggregates it; load stores the aggregates."""
-    release = plan.release
-    progress.stage(release.path.name, "reading, checking and aggregating respondents")
-    assert release.year is not None  # only the editions file has no year
-    result = respondents_task(release.path, codebook, release.year, warehouse)
-    for warning in result.warnings:
-        get_run_logger().warning(warning)
-    failpoint("after_harmonise")
-    progress.stage(release.path.name, "loading" if result.ok else "recording rejection")
-    return load_task(warehouse, plan, result.estimates, result.problems, result.respondents, codebook, result.note())
-
-
-def _process_editions(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
-    """The editions file: one task reads and checks it; load stores its rows in table editions."""
-    name = plan.release.path.name
-    progress.stage(name, "reading and checking editions")
-    result = editions_task(plan.release.path, codebook)
-    for warning in result.warnings:
-        get_run_logger().warning(warning)
-    progress.stage(name, "loading" if result.ok else "recording rejection")
-    return load_task(warehouse, plan, result.editions, result.problems, result.rows, codebook)
-
-
-def _process_copy(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+def _process_copy(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, settings: Settings) -> lib.FileOutcome:
     """Read the file once into a private copy, hashing exactly those bytes, and process the copy:
     what is loaded is what the release records (issue 14). A file that cannot be read now is
     reported as unreadable and not recorded; it is read again on the next run."""
     release = plan.release
-    limit = MAX_RESPONDENT_BYTES if release.kind == RESPONDENTS_KIND else MAX_RELEASE_BYTES
+    limit = settings.max_respondent_bytes if release.kind == RESPONDENTS_KIND else settings.max_release_bytes
     try:
         with private_copy(release.path, limit) as copied:
             failpoint("after_read")
@@ -175,44 +114,38 @@ def _process_copy(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) ->
             )
             stats = (*(e for e in plan.stats if e[0] != entry[0]), entry)
             local = replace(plan, release=replace(release, path=copied.path), sha256=copied.sha256, stats=stats)
-            return _process(warehouse, local, codebook)
+            return _process(warehouse, local, codebook, settings)
     except Unreadable as exc:
         return lib.unreadable(release, exc)
 
 
-def _process(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
-    release = plan.release
-    name = release.path.name
-    refusal = year_refusal(name, release.year, codebook)
-    if refusal is not None:
-        return load_task(warehouse, plan, pd.DataFrame(), [refusal], 0, codebook)
-    if release.kind == RESPONDENTS_KIND:
-        return _process_respondents(warehouse, plan, codebook)
-    if release.kind == EDITIONS_KIND:
-        return _process_editions(warehouse, plan, codebook)
-    assert release.year is not None  # only the editions file has no year
-    progress.stage(name, "reading")
-    table = read_task(release.path)
-    if isinstance(table, list):
-        return load_task(warehouse, plan, pd.DataFrame(), table, 0, codebook)
-    progress.stage(name, f"validating {len(table.rows)} rows")
-    staged, staged_problems, warnings = validate_task(table, release.year)
-    for warning in warnings:
+#: What the progress display says while a file of each kind is checked.
+CHECKING = {
+    RESPONDENTS_KIND: "reading, checking and aggregating respondents",
+    EDITIONS_KIND: "reading and checking editions",
+}
+
+
+def _process(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, settings: Settings) -> lib.FileOutcome:
+    """Check, then load: the same two calls for every kind of file."""
+    name = plan.release.path.name
+    progress.stage(name, CHECKING.get(plan.release.kind, "reading, validating and harmonising"))
+    checked = check_task(plan.release, codebook, settings, warehouse)
+    for warning in checked.warnings:
         get_run_logger().warning(warning)
+    # the crash-safety points of the former read/validate/harmonise tasks: the file is checked
     failpoint("after_validate")
-    estimates, estimate_problems = harmonise_task(staged, codebook, release.path.name, release.year)
     failpoint("after_harmonise")
-    problems = merge_problems(staged_problems, estimate_problems)
-    progress.stage(name, "loading" if not problems else "recording rejection")
-    return load_task(warehouse, plan, estimates, problems, len(table.rows), codebook)
+    progress.stage(name, "loading" if checked.ok else "recording rejection")
+    return load_task(warehouse, plan, checked, codebook)
 
 
-def _guarded(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook) -> lib.FileOutcome:
+def _guarded(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, settings: Settings) -> lib.FileOutcome:
     """One file; an unexpected failure while reading or checking it (a bug, not the file's fault)
     ends that file with one line and the run goes on, so later years still load. Nothing is
     recorded for it: it is tried again on the next run."""
     try:
-        return _process_copy(warehouse, plan, codebook)
+        return _process_copy(warehouse, plan, codebook, settings)
     except (lib.Busy, ItipError, OSError, KeyboardInterrupt):
         raise
     except Exception as exc:
@@ -239,11 +172,11 @@ def _with_pending(plans: list[lib.Plan]) -> list[lib.Plan]:
 
 
 def _ingest_locked(
-    raw_dir: Path, warehouse: Path | Lake, codebook: Codebook, verify: bool = False
+    raw_dir: Path, warehouse: Path | Lake, codebook: Codebook, settings: Settings, verify: bool = False
 ) -> list[lib.FileOutcome]:
     """Everything that needs the warehouse to itself: one writer at a time."""
     logger = get_run_logger()
-    with lib.ingest_lock(warehouse):
+    with lib.ingest_lock(warehouse, settings=settings):
         prepared = lib.prepare(warehouse, codebook)
         if prepared:
             logger.info("schema and codebook applied to %s", warehouse)
@@ -255,8 +188,8 @@ def _ingest_locked(
         ]
         for outcome in outcomes:
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
-        for plan in _with_pending(plan_task(warehouse, found.releases, codebook, verify)):
-            outcome = plan.outcome or _guarded(warehouse, plan, codebook)
+        for plan in _with_pending(plan_task(warehouse, found.releases, codebook, settings, verify)):
+            outcome = plan.outcome or _guarded(warehouse, plan, codebook, settings)
             logger.info(outcome.line())
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
             outcomes.append(outcome)
@@ -301,9 +234,10 @@ def ingest(
     raw_dir = Path(raw_dir or default_raw())
     warehouse = target(warehouse, lake_data)
     codebook = load_codebook(Path(codebook_path or CODEBOOK))
+    settings = Settings.from_env()  # once, at the flow's entry; passed down from here
     logger = get_run_logger()
     try:
-        outcomes = _ingest_locked(raw_dir, warehouse, codebook, verify)
+        outcomes = _ingest_locked(raw_dir, warehouse, codebook, settings, verify)
     except lib.Busy as exc:
         # Another run holds the warehouse: an expected situation, reported, not a crash.
         logger.warning(str(exc))

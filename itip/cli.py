@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from itip.ingest import FileOutcome
     from itip.lake import Lake
-    from itip.problems import Problem
+    from itip.settings import Settings
 
 #: Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
@@ -332,37 +332,34 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
 
     Example: itip check raw/itip_2024.csv
     """
+    from itip.check import check as check_file
+    from itip.check import kind_of
     from itip.codebook import load_codebook
-    from itip.editions import editions_file
-    from itip.release import RESPONDENT_NAME, check_release
+    from itip.release import RESPONDENTS_KIND
 
     try:
         codebook = load_codebook()
     except ItipError as exc:
         raise _fail(str(exc)) from None
+    settings = _settings()
     failed = False
     for path in files:
         if not path.is_file():
             _say(f"{path}: no such file")
             failed = True
             continue
-        if RESPONDENT_NAME.fullmatch(path.name):
-            failed = _check_respondents(path, codebook) or failed
-            continue
-        if editions_file(path):
-            failed = _check_editions(path, codebook) or failed
-            continue
-        result = check_release(path, codebook)
+        key = _respondent_key() if kind_of(path) == RESPONDENTS_KIND else None
+        result = check_file(path, codebook, settings, key=key)
         for warning in result.warnings:
             _say(f"warning: {warning}")
         if result.ok:
-            _say(f"{path.name}: ok, {len(result.estimates)} rows")
-        else:
-            failed = True
-            for problem in result.problems:
-                _say(str(problem))
-                for line in _reworded_advice(problem, codebook, result.year):
-                    _say(line)
+            _say(result.ok_line())
+            continue
+        failed = True
+        for problem in result.problems:
+            _say(str(problem))
+            for line in _reworded_advice(problem, codebook, result.year or 0):
+                _say(line)
     if failed:
         raise typer.Exit(1)
 
@@ -379,41 +376,24 @@ def _reworded_advice(problem: object, codebook: object, year: int) -> list[str]:
     return reworded_question_advice(problem, near[0] if near else None, year)
 
 
-def _check_editions(path: Path, codebook: object) -> bool:
-    """`itip check` of the editions file; True when it has problems."""
-    from itip.editions import check_editions
-
-    result = check_editions(path, codebook)  # type: ignore[arg-type]
-    return _print_check(result.warnings, result.problems, f"{path.name}: ok, {len(result.editions)} editions")
-
-
-def _check_respondents(path: Path, codebook: object) -> bool:
-    """`itip check` of a respondent-level file; True when it has problems."""
+def _respondent_key() -> bytes:
+    """The warehouse's key for respondent ids (shown only as keyed hashes)."""
     from itip.privacy import load_key
-    from itip.release import RESPONDENT_NAME
-    from itip.respondents import check_respondents
 
-    match = RESPONDENT_NAME.fullmatch(path.name)
-    assert match is not None
     try:
-        key = load_key(_where(None))
+        return load_key(_where(None))
     except ItipError as exc:
         raise _fail(str(exc)) from None
-    result = check_respondents(path, codebook, int(match["year"]), key)  # type: ignore[arg-type]
-    ok_line = f"{path.name}: ok, {result.respondents} respondents, {len(result.estimates)} estimates"
-    return _print_check(result.warnings, result.problems, ok_line)
 
 
-def _print_check(warnings: list[str], problems: list[Problem], ok_line: str) -> bool:
-    """Warnings, then the ok line or one line per problem; True when there are problems."""
-    for warning in warnings:
-        _say(f"warning: {warning}")
-    if not problems:
-        _say(ok_line)
-        return False
-    for problem in problems:
-        _say(str(problem))
-    return True
+def _settings() -> Settings:
+    """The settings this command runs with (the environment's, refused in one line if unusable)."""
+    from itip.settings import Settings
+
+    try:
+        return Settings.from_env()
+    except ItipError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from itip.paths import CODEBOOK
 from itip.problems import ItipError
-from itip.respondent_spec import BASES, RespondentSpec, parse_respondent_spec
+from itip.respondents.spec import BASES, RespondentSpec, parse_respondent_spec
 
 _QUOTES = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from itip.respondent_spec import RespondentSpec
+from itip.respondents.spec import RespondentSpec
 
 #: Columns emptied in a suppressed cell: everything that would let the value be derived.
 HIDDEN_COLUMNS = ("value", "n", "n_effective", "ci_low", "ci_high", "se", "design_effect", "df")

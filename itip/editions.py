@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from itip.checked import Checked
 from itip.codebook import Codebook
 from itip.problems import FileProblems, Problem
 from itip.reading import Table, read_table
@@ -92,19 +92,6 @@ def is_header(cells: list[str]) -> bool:
 
 def editions_file(path: Path) -> bool:
     return EDITIONS_NAME.fullmatch(path.name) is not None
-
-
-@dataclass
-class CheckedEditions:
-    file: str
-    editions: pd.DataFrame
-    problems: list[Problem]
-    rows: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 def _rate(text: str) -> tuple[float | None, float | None, str | None]:
@@ -203,18 +190,21 @@ def validate_editions(frame: pd.DataFrame, file: str) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.row or 0, p.column or "", p.check))
 
 
-def check_editions(path: Path, codebook: Codebook) -> CheckedEditions:
-    """Every check of an editions file, without touching the warehouse."""
+def check_editions(path: Path, codebook: Codebook) -> Checked:
+    """Every check of an editions file, without touching the warehouse: the editions side of
+    the check contract (itip.check.check); its rows are in `estimates`, the frame the load
+    step stores (in table editions)."""
     file = path.name
     try:
         table = read_table(path, is_header)
     except FileProblems as exc:
-        return CheckedEditions(file, pd.DataFrame(), exc.problems)
+        return Checked(file, None, pd.DataFrame(), exc.problems, kind=EDITIONS_KIND)
     frame, problems = stage_editions(table, codebook)
     warnings = [f"{file}: column {c!r} is not used" for c in frame.attrs.get("unknown_columns", [])]
     problems = problems + validate_editions(frame, file)
     if problems:
-        return CheckedEditions(file, pd.DataFrame(), problems, len(table.rows), warnings)
+        return Checked(file, None, pd.DataFrame(), problems, warnings, len(table.rows), kind=EDITIONS_KIND)
     from schemas.models import EDITION_COLUMNS
 
-    return CheckedEditions(file, frame.loc[:, list(EDITION_COLUMNS)], [], len(table.rows), warnings)
+    rows = frame.loc[:, list(EDITION_COLUMNS)]
+    return Checked(file, None, rows, [], warnings, len(table.rows), kind=EDITIONS_KIND)

@@ -28,12 +28,10 @@ from itip.lake import Lake, open_lake, retry_conflicts
 from itip.paths import PROJECT_ROOT
 from itip.problems import ItipError, Problem
 from itip.release import ReleaseFile
+from itip.settings import DEFAULTS, Settings
 from itip.snapshot import FileStat, Unreadable, hash_file
 
 log = logging.getLogger("itip.ingest")
-
-#: How long an ingest waits for another one on the same warehouse before giving up.
-LOCK_WAIT_SECONDS = float(os.environ.get("ITIP_LOCK_WAIT_SECONDS", "60"))
 
 #: Outcomes of one file in one run.
 LOADED, SUPERSEDED, UNCHANGED, REJECTED, STILL_REJECTED = (
@@ -50,13 +48,6 @@ BUSY = "busy"
 UNREADABLE = "unreadable"
 #: Reading or checking the file failed unexpectedly (a bug): reported, not recorded, tried again.
 FAILED = "failed"
-
-#: The racy-timestamp margin of the stat cache. File timestamps come from a coarse clock
-#: (a few ms on Linux, 2 s on FAT, whatever the server says on a network mount): a file
-#: written again within that tick after its stat keeps the same mtime and ctime. So a cache
-#: entry is trusted only for a file whose mtime and ctime are older than the moment of its
-#: stat by more than this; younger files are hashed again (as git's index does).
-RACY_NS = int(float(os.environ.get("ITIP_STAT_CACHE_RACY_SECONDS", "2")) * 1e9)
 
 #: Bumped whenever a check changes what it accepts: a rejection decided by older checks is
 #: not remembered (see `decided_by`).
@@ -161,15 +152,18 @@ def _lock_folder(folder: Path, wait: float, warehouse: Path) -> int | None:
 
 
 @contextmanager
-def ingest_lock(warehouse: Path | Lake, wait_seconds: float | None = None) -> Iterator[None]:
-    """One ingest per warehouse at a time. A second one waits (bounded) and then
-    gives up with a message; the lock is the operating system's, so a killed
-    ingest never leaves it held. Holding it, leftovers of a killed run are removed.
-    A lake takes no lock: its writers commit DuckLake transactions concurrently."""
+def ingest_lock(
+    warehouse: Path | Lake, wait_seconds: float | None = None, settings: Settings = DEFAULTS
+) -> Iterator[None]:
+    """One ingest per warehouse at a time. A second one waits (bounded: `wait_seconds`, else
+    the settings' lock_wait_seconds, ITIP_LOCK_WAIT_SECONDS) and then gives up with a
+    message; the lock is the operating system's, so a killed ingest never leaves it held.
+    Holding it, leftovers of a killed run are removed. A lake takes no lock: its writers
+    commit DuckLake transactions concurrently."""
     if isinstance(warehouse, Lake):
         yield
         return
-    wait = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    wait = settings.lock_wait_seconds if wait_seconds is None else wait_seconds
     warehouse = real_path(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -216,36 +210,46 @@ def prepare(warehouse: Path | Lake, codebook: Codebook) -> bool:
 
 
 def plan_all(
-    warehouse: Path | Lake, releases: list[ReleaseFile], codebook: Codebook | None = None, verify: bool = False
+    warehouse: Path | Lake,
+    releases: list[ReleaseFile],
+    codebook: Codebook | None = None,
+    verify: bool = False,
+    settings: Settings = DEFAULTS,
 ) -> list[Plan]:
     """Plans for every file, on one read-only connection. `verify` ignores the stat cache and
     hashes every file (itip ingest --verify)."""
     judge = None if codebook is None else decided_by(codebook)
     with open_warehouse(warehouse, read_only=True) as wh:
-        return [plan(wh, release, judge, verify) for release in releases]
+        return [plan(wh, release, judge, verify, settings) for release in releases]
 
 
 def cache_key(path: Path) -> str:
     return os.path.abspath(path)
 
 
-def cached_sha(wh: Warehouse, path: Path, status: FileStat) -> str | None:
+def cached_sha(wh: Warehouse, path: Path, status: FileStat, settings: Settings = DEFAULTS) -> str | None:
     """The recorded hash of a file whose stat is unchanged since, as git's index decides: size,
     mtime, inode and ctime equal, and mtime and ctime older than the moment they were recorded
-    by more than RACY_NS (a file written in the same clock tick as the stat may have changed
-    after it without a new timestamp: hashed again)."""
+    by more than the racy-timestamp margin (settings.stat_cache_racy_seconds).
+
+    File timestamps come from a coarse clock (a few ms on Linux, 2 s on FAT, whatever the
+    server says on a network mount): a file written again within that tick after its stat
+    keeps the same mtime and ctime, so a younger file is hashed again (as git's index does)."""
+    racy_ns = int(settings.stat_cache_racy_seconds * 1e9)
     entry = wh.file_stat(cache_key(path))
     if entry is None:
         return None
     size, mtime_ns, inode, ctime_ns, sha, recorded_ns = entry
     if (size, mtime_ns, inode, ctime_ns) != (status.size, status.mtime_ns, status.inode, status.ctime_ns):
         return None
-    if max(status.mtime_ns, status.ctime_ns) >= recorded_ns - RACY_NS:  # the racy-timestamp rule
+    if max(status.mtime_ns, status.ctime_ns) >= recorded_ns - racy_ns:  # the racy-timestamp rule
         return None
     return sha
 
 
-def plan(wh: Warehouse, release: ReleaseFile, judge: str | None = None, verify: bool = False) -> Plan:
+def plan(
+    wh: Warehouse, release: ReleaseFile, judge: str | None = None, verify: bool = False, settings: Settings = DEFAULTS
+) -> Plan:
     """Skip a file whose content is already current, or already rejected as it is (by the same
     codebook and checks). Its hash comes from the stat cache when the file's stat is unchanged,
     else from reading it; a file that cannot be read now is `unreadable` (tried again next run)."""
@@ -254,7 +258,7 @@ def plan(wh: Warehouse, release: ReleaseFile, judge: str | None = None, verify: 
         status = FileStat.of(os.stat(release.path))
     except OSError as exc:
         return _unreadable_plan(release, Unreadable(f"cannot be read now: {exc.strerror or exc}"))
-    sha = None if verify else cached_sha(wh, release.path, status)
+    sha = None if verify else cached_sha(wh, release.path, status, settings)
     stats: tuple[StatEntry, ...] = ()
     if sha is None:
         try:

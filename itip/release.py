@@ -1,14 +1,13 @@
-"""Release files: which files in raw/ are releases, and checking one end to end.
+"""Release files: which files in raw/ are releases, and checking a published-figure file.
 
-`check_release` is the whole pure pipeline for one file (read, stage, validate,
-harmonise, validate again) and is what both `itip check` and the Prefect flow's
-tasks are made of.
+`check_release` is the whole pure pipeline for one published-figure file (read, stage,
+validate, harmonise, validate again): the published side of the check contract that
+`itip check` and the Prefect flow both reach through `itip.check.check`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,9 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from itip.checked import Checked
 from itip.codebook import Codebook
-from itip.problems import FileProblems, ItipError, Problem
+from itip.problems import FileProblems, Problem
 from itip.reading import Table, read_table
+from itip.settings import DEFAULTS, Settings
 from itip.staging import is_header, stage
 
 # Pandera and statsmodels (via harmonise) are imported where files are checked:
@@ -129,26 +130,22 @@ def last_plausible_year() -> int:
     return datetime.now(UTC).year + 1
 
 
-def plausible_years(codebook: Codebook) -> tuple[int, int]:
+def plausible_years(codebook: Codebook, settings: Settings = DEFAULTS) -> tuple[int, int]:
     """(first, last) year a release file may have: the codebook's first_year to next year, or
-    ITIP_YEAR_RANGE (`FIRST-LAST`) where set, for synthetic benchmarks that need more years
-    than the survey has had."""
-    env = os.environ.get("ITIP_YEAR_RANGE", "").strip()
-    if not env:
+    the settings' year_range (ITIP_YEAR_RANGE, `FIRST-LAST`) where set, for synthetic
+    benchmarks that need more years than the survey has had."""
+    if settings.year_range is None:
         return codebook.first_year, last_plausible_year()
-    first, _, last = env.partition("-")
-    if not (first.isdigit() and last.isdigit() and len(first) == len(last) == 4 and first <= last):
-        raise ItipError(f"ITIP_YEAR_RANGE must be two four-digit years FIRST-LAST (e.g. 2008-2027), not {env!r}")
-    return int(first), int(last)
+    return settings.year_range
 
 
-def year_refusal(file: str, year: int | None, codebook: Codebook) -> Problem | None:
+def year_refusal(file: str, year: int | None, codebook: Codebook, settings: Settings = DEFAULTS) -> Problem | None:
     """A file whose year cannot be an edition of the survey: before its first edition (the
     codebook's `first_year`) or after next year. itip_0000.csv and itip_9999.csv would
     otherwise load and get changes against year 0."""
     if year is None:
         return None
-    first, last = plausible_years(codebook)
+    first, last = plausible_years(codebook, settings)
     if first <= year <= last:
         return None
     return Problem(
@@ -169,21 +166,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-@dataclass
-class CheckedRelease:
-    """A release file after every check: estimates when it is good, problems when not."""
-
-    file: str
-    year: int
-    estimates: pd.DataFrame
-    problems: list[Problem]
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 def read_release(path: Path) -> Table:
@@ -233,21 +215,22 @@ def merge_problems(*groups: list[Problem]) -> list[Problem]:
     return sorted(merged, key=lambda p: (p.row or 0, p.column or "", p.check))
 
 
-def check_release(path: Path, codebook: Codebook, year: int | None = None) -> CheckedRelease:
-    """Every check of one file, without touching the warehouse."""
+def check_release(path: Path, codebook: Codebook, year: int | None = None, settings: Settings = DEFAULTS) -> Checked:
+    """Every check of one published-figure file, without touching the warehouse."""
     file = path.name
     file_year = year if year is not None else release_year(path)
     if file_year is None:
         problem = Problem(file, None, None, "file_name", None, "file name must be itip_<YEAR>.csv or itip_<YEAR>.xlsx")
-        return CheckedRelease(file, 0, pd.DataFrame(), [problem])
-    refusal = year_refusal(file, file_year, codebook)
+        return Checked(file, 0, pd.DataFrame(), [problem])
+    refusal = year_refusal(file, file_year, codebook, settings)
     if refusal is not None:
-        return CheckedRelease(file, file_year, pd.DataFrame(), [refusal])
+        return Checked(file, file_year, pd.DataFrame(), [refusal])
     try:
         table = read_release(path)
     except FileProblems as exc:
-        return CheckedRelease(file, file_year, pd.DataFrame(), exc.problems)
+        return Checked(file, file_year, pd.DataFrame(), exc.problems)
     staged, staged_problems, warnings = validate_release(table, file_year)
     estimates, estimate_problems = harmonise_release(staged, codebook, file, file_year)
     problems = merge_problems(staged_problems, estimate_problems)
-    return CheckedRelease(file, file_year, estimates if not problems else pd.DataFrame(), problems, warnings)
+    good = estimates if not problems else pd.DataFrame()
+    return Checked(file, file_year, good, problems, warnings, len(table.rows))

@@ -17,7 +17,7 @@ respondent its own PSU; the citizen survey in four regions, each sampled in clus
 about 25 respondents whose answers share a cluster effect (so the design effect is
 above 1). The design is as SYNTHETIC as the answers: no real sampling frame.
 
-Generation is vectorised with numpy; CSV is written by DuckDB (itip.db.write_csv),
+Generation is vectorised with numpy; CSV is written by DuckDB (itip.respondents.read.write_csv),
 so a million respondents take seconds. Synthetic data never goes into raw/.
 """
 
@@ -33,7 +33,7 @@ import pandas as pd
 from itip.codebook import Codebook
 from itip.paths import RAW_DIR, default_raw
 from itip.problems import ItipError
-from itip.respondent_spec import Question, RespondentSpec
+from itip.respondents.spec import Question, RespondentSpec
 
 #: Share of organisation respondents in a synthetic file (the rest are citizens).
 ORGANISATION_SHARE = 0.3
@@ -210,10 +210,10 @@ def synth_year(
 
 
 def _write(frame: pd.DataFrame, path: Path, fmt: str, codebook: Codebook) -> None:
-    from itip import db
+    from itip.respondents.read import write_csv
 
     if fmt == "csv":
-        db.write_csv(frame, path)
+        write_csv(frame, path)
     elif fmt == "xlsx":
         frame.to_excel(path, sheet_name="data", index=False)
     else:

@@ -21,7 +21,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from itip.fields import TABLES, describe
-from itip.respondent_spec import BASES
+from itip.respondents.spec import BASES
 
 #: Rounding slack allowed when a published distribution's shares are added up:
 #: each share may be off by 0.5 percentage points.

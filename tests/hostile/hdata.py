@@ -123,7 +123,7 @@ def sha(data: bytes) -> str:
 
 def glob_brackets(tmp: Path) -> None:
     """`--raw 'r[a]w'`: DuckDB's read_csv took the folder for a pattern and read raw/ instead."""
-    from itip.respondents import check_respondents
+    from itip.respondents.check import check_respondents
 
     (tmp / "raw").mkdir()
     (tmp / "r[a]w").mkdir()
@@ -137,14 +137,14 @@ def glob_brackets(tmp: Path) -> None:
 
 def glob_star(tmp: Path) -> None:
     """`raw*`: read_csv merged the files of every folder the pattern matched."""
-    from itip.respondents import check_respondents
+    from itip.respondents.check import check_respondents
 
     for folder, yes in (("raw1", 40), ("raw2", 0), ("raw*", 20)):
         (tmp / folder).mkdir()
         (tmp / folder / "itip_2024_respondents.csv").write_text(respondents(40, yes, prefix=folder[-1]), "utf-8")
     result = check_respondents(tmp / "raw*" / "itip_2024_respondents.csv", codebook_open(), 2024, KEY)
     assert result.ok, result.problems
-    assert result.respondents == 40 and share(result.estimates) == 50.0
+    assert result.rows == 40 and share(result.estimates) == 50.0
 
 
 # --- spreadsheets that say something else than Excel shows ------------------------------
@@ -237,7 +237,7 @@ def year_before_first_edition(tmp: Path) -> None:
 
 
 def respondent_year_zero(tmp: Path) -> None:
-    from itip.respondents import check_respondents
+    from itip.respondents.check import check_respondents
 
     path = tmp / "itip_0000_respondents.csv"
     path.write_text(respondents(40, 20), encoding="utf-8")
@@ -259,7 +259,7 @@ def share_of_one(tmp: Path) -> None:
 def respondent_formula_without_result(tmp: Path) -> None:
     """A respondent workbook written by a program: a formula answer with no saved result read
     as a missing answer, so the respondent silently left the base."""
-    from itip.respondents import check_respondents
+    from itip.respondents.check import check_respondents
 
     def setup(wb: openpyxl.Workbook) -> None:
         ws = wb.active
@@ -282,7 +282,7 @@ def respondent_formula_without_result(tmp: Path) -> None:
 
 def tiny_weights(tmp: Path) -> None:
     """Weights of 1e-200 passed "positive" and then divided by zero (a 60-line traceback)."""
-    from itip.respondents import check_respondents
+    from itip.respondents.check import check_respondents
 
     path = tmp / "itip_2024_respondents.csv"
     path.write_text(respondents(40, 20, weight="1e-200"), encoding="utf-8")

@@ -27,12 +27,13 @@ def test_a_synthetic_benchmark_may_widen_the_years(monkeypatch: pytest.MonkeyPat
     from itip.codebook import load_codebook
     from itip.problems import ItipError
     from itip.release import year_refusal
+    from itip.settings import Settings
 
     codebook = load_codebook()
-    assert year_refusal("itip_2031.csv", 2031, codebook) is not None
+    assert year_refusal("itip_2031.csv", 2031, codebook, Settings.from_env({})) is not None
     monkeypatch.setenv("ITIP_YEAR_RANGE", "2008-2031")
-    assert year_refusal("itip_2031.csv", 2031, codebook) is None
-    assert year_refusal("itip_2007.csv", 2007, codebook) is not None
+    assert year_refusal("itip_2031.csv", 2031, codebook, Settings.from_env()) is None
+    assert year_refusal("itip_2007.csv", 2007, codebook, Settings.from_env()) is not None
     monkeypatch.setenv("ITIP_YEAR_RANGE", "twenty")
     with pytest.raises(ItipError, match="ITIP_YEAR_RANGE must be two four-digit years"):
-        year_refusal("itip_2031.csv", 2031, codebook)
+        year_refusal("itip_2031.csv", 2031, codebook, Settings.from_env())

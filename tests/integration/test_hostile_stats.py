@@ -17,7 +17,7 @@ from itip.disclosure import relations
 from itip.paths import CODEBOOK
 from itip.privacy import KEY_ENV, KEY_FILE_ENV
 from itip.problems import ItipError
-from itip.respondents import check_respondents
+from itip.respondents.check import check_respondents
 from tests.hostile.stats import (
     CELL_CASES,
     CODEBOOK_CASES,

@@ -14,7 +14,7 @@ from scipy import stats as scipy_stats
 
 from flows.ingest import ingest
 from itip import ingest as lib
-from itip.respondents import check_respondents
+from itip.respondents.check import check_respondents
 from tests.conftest import REPO, write
 
 HEADER = (

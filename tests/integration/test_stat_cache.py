@@ -16,7 +16,11 @@ from typer.testing import CliRunner
 from itip import ingest as lib
 from itip.cli import app
 from itip.db import write_snapshot
+from itip.settings import DEFAULTS
 from itip.snapshot import FileStat
+
+#: The default racy-timestamp margin (ITIP_STAT_CACHE_RACY_SECONDS), in nanoseconds.
+RACY_NS = int(DEFAULTS.stat_cache_racy_seconds * 1e9)
 
 SRC = "https://example.org/itip-stat-cache (SYNTHETIC)"
 
@@ -41,8 +45,9 @@ def cache_rows(warehouse: Path) -> list[tuple[object, ...]]:
 
 @pytest.fixture
 def short_racy_margin(monkeypatch: pytest.MonkeyPatch) -> float:
-    """A 50 ms racy margin instead of 2 s, so a test need not wait seconds for a file to age."""
-    monkeypatch.setattr(lib, "RACY_NS", 50_000_000)
+    """A 50 ms racy margin instead of 2 s, so a test need not wait seconds for a file to age
+    (the flow reads its settings from the environment when it starts)."""
+    monkeypatch.setenv("ITIP_STAT_CACHE_RACY_SECONDS", "0.05")
     return 0.2  # seconds to wait for a file to be older than the margin
 
 
@@ -102,9 +107,9 @@ def test_the_racy_rule_distrusts_an_entry_recorded_in_the_same_tick_as_the_file_
     status = FileStat(size=100, mtime_ns=now - 1_000_000, inode=7, ctime_ns=now - 1_000_000)
     fresh = _Cache((100, status.mtime_ns, 7, status.ctime_ns, "a" * 64, now))
     assert lib.cached_sha(fresh, Path("itip_2016.csv"), status) is None  # type: ignore[arg-type]
-    aged = _Cache((100, status.mtime_ns, 7, status.ctime_ns, "a" * 64, now + 2 * lib.RACY_NS))
+    aged = _Cache((100, status.mtime_ns, 7, status.ctime_ns, "a" * 64, now + 2 * RACY_NS))
     assert lib.cached_sha(aged, Path("itip_2016.csv"), status) == "a" * 64  # type: ignore[arg-type]
-    other_inode = _Cache((100, status.mtime_ns, 8, status.ctime_ns, "a" * 64, now + 2 * lib.RACY_NS))
+    other_inode = _Cache((100, status.mtime_ns, 8, status.ctime_ns, "a" * 64, now + 2 * RACY_NS))
     assert lib.cached_sha(other_inode, Path("itip_2016.csv"), status) is None  # type: ignore[arg-type]
 
 

@@ -163,7 +163,7 @@ def test_pipeline_standard_errors_match_samplics(tmp_path, codebook, kind: str) 
     the domain's design degrees of freedom (its PSUs - its strata, as R survey's degf)."""
     import dataclasses
 
-    from itip.respondents import check_respondents
+    from itip.respondents.check import check_respondents
 
     rng = np.random.default_rng({"stratified": 11, "clustered": 12, "near_census": 13}[kind])
     answer, w, stratum, psu, population, age = _respondent_design(kind, rng)
@@ -225,7 +225,7 @@ def test_a_bad_design_declaration_is_refused_with_a_clear_error(tmp_path, entry:
 def test_design_problems_in_a_file_are_reported_with_the_column(tmp_path, codebook) -> None:  # type: ignore[no-untyped-def]
     """A population size that differs within a stratum, one smaller than the PSUs in the file, and
     a stratum with a single PSU (no variance can be estimated) reject the file, naming the column."""
-    from itip.respondents import check_respondents
+    from itip.respondents.check import check_respondents
 
     header = "respondent_id,survey,age_group,weight,stratum,psu,population,q_tillit_opplysninger"
     rows = [header]

@@ -34,7 +34,7 @@ def load_all(raw: Path, warehouse: Path, codebook: Codebook) -> dict[str, lib.Fi
             continue
         if plan.release.kind == EDITIONS_KIND:
             ed = check_editions(plan.release.path, codebook)
-            outcome = store(warehouse, plan, ed.editions, ed.problems, ed.rows, codebook, None)
+            outcome = store(warehouse, plan, ed.estimates, ed.problems, ed.rows, codebook, None)
         else:
             result = check_release(plan.release.path, codebook)
             outcome = store(warehouse, plan, result.estimates, result.problems, 1, codebook, None)
@@ -184,7 +184,7 @@ EDITIONS_HEADER = (
 def test_the_bundled_editions_file_is_valid(codebook: Codebook) -> None:
     result = check_editions(REPO / "raw" / "itip_editions.csv", codebook)
     assert result.ok, result.problems
-    got = result.editions.set_index(["year", "survey"])
+    got = result.estimates.set_index(["year", "survey"])
     assert len(got) == 6
     assert got.loc[(2021, "organisations"), ["respondents", "respondents_municipalities"]].tolist() == [255, 176]
     assert got.loc[(2021, "organisations"), ["response_rate_low", "response_rate_high"]].tolist() == [45.0, 50.0]

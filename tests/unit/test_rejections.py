@@ -9,9 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from itip.checked import Checked
 from itip.codebook import Codebook, load_codebook
 from itip.problems import Problem
-from itip.release import CheckedRelease, check_release
+from itip.release import check_release
 
 SRC = "https://example.org/itip"
 BENEFITS = {
@@ -26,7 +27,7 @@ def _codebook() -> Codebook:
     return load_codebook()
 
 
-def check(folder: Path, name: str, content: str | bytes) -> CheckedRelease:
+def check(folder: Path, name: str, content: str | bytes) -> Checked:
     path = folder / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     return check_release(path, _codebook())
