@@ -3,6 +3,11 @@
 Every statement is either a `.sql` file from warehouse/sql or a constant string
 here with bound parameters; no SQL is built from input. Data frames are passed
 to DuckDB by registering them, never by formatting values into SQL.
+
+The warehouse only (respondent files are read in itip.respondents, never here). Over 400
+lines because the `Warehouse` class and the snapshot/WAL functions below it that make every
+write atomic (a private copy replaced in one rename) are one concern: `write_snapshot`
+yields a `Warehouse`, and the ingest and tests reach both through this module.
 """
 
 from __future__ import annotations
