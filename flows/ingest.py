@@ -67,12 +67,11 @@ def load_task(warehouse: Path | Lake, plan: lib.Plan, checked: Checked, codebook
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def report_task(warehouse: Path | Lake, report_dir: Path, codebook: Codebook) -> Path:
+def report_task(warehouse: Path | Lake, report_dir: Path, codebook: Codebook, settings: Settings) -> Path:
     """Build the key-figures report and publish its headline changes as an artifact."""
     from itip.report import headline_markdown, write_report  # matplotlib: only when something changed
-    from itip.settings import Settings
 
-    report = write_report(warehouse, report_dir, codebook=codebook, chart_cache=Settings.from_env().chart_cache)
+    report = write_report(warehouse, report_dir, codebook=codebook, chart_cache=settings.chart_cache)
     create_markdown_artifact(
         key="key-figures",
         markdown=headline_markdown(report, codebook),
@@ -265,7 +264,7 @@ def ingest(
     changed = any(o.status in (lib.LOADED, lib.SUPERSEDED) for o in outcomes)
     if changed or _report_stale(target_dir, built_from):
         try:
-            path = report_task(warehouse, target_dir, codebook)
+            path = report_task(warehouse, target_dir, codebook, settings)
         except Exception as exc:  # the files are loaded all the same; say so instead of failing the run
             logger.error("key-figures report not built: %s (retry with: itip report)", exc)
         else:
