@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from itip import db, disclosure
+from itip import db, disclosure, replicates
 from itip.codebook import Codebook, normalise_text
 from itip.privacy import pseudonym
 from itip.problems import FileProblems, Problem
@@ -556,6 +556,8 @@ def _estimates(
         psu=psu,
     )
     variance, dfs, domains = _linearised(agg, strata, questions, shares)
+    if replicates.in_file(spec.design.replicates, cols):  # replicate weights give the variance (itip.replicates)
+        variance, dfs = replicates.variances(table, spec, year, questions, segs, domains)
     sums = [c for c in agg.columns if c.startswith(("n_", "sw_", "sw2_", "swy_"))]
     totals = (
         agg.assign(_variable=agg["variable"].fillna(""))
@@ -722,6 +724,7 @@ def _check_respondents(path: Path, codebook: Codebook, year: int, key: bytes) ->
             # Disclosure control before anything leaves this function: the true values of
             # suppressed cells never reach the warehouse (itip.disclosure).
             design_problems, strata = _design_problems(table, spec, file)
+            design_problems += replicates.problems(table, spec.design.replicates, file)
             if design_problems:
                 return RespondentResult(file, year, pd.DataFrame(), design_problems, warnings, rows, dropped, synthetic)
             estimates = disclosure.apply(_estimates(table, spec, codebook, file, year, use, synthetic, strata), spec)
