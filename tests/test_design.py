@@ -409,3 +409,51 @@ def test_bad_replicate_weights_in_a_file_are_problems_naming_row_and_column(tmp_
     }, result.problems
     assert all(p.file == "itip_2024_respondents.csv" for p in result.problems)
     assert any(str(p).startswith("itip_2024_respondents.csv, row 4, column rw1: ") for p in result.problems)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_test_of_change_uses_replicate_standard_errors_and_df(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two SYNTHETIC years with JK1 replicate weights (16 replicates) loaded by the real ingest flow
+    into a warehouse file: `trend` stores each year's replicate `se` and df = 15, and the change's
+    p-value is t = Δ / √(se₁² + se₂²) against Student's t on 15 df, not on the 800-odd df of the
+    default design."""
+    import duckdb
+    from scipy import stats
+
+    from flows.ingest import ingest
+    from itip import ingest as lib
+    from itip.paths import CODEBOOK
+
+    text = CODEBOOK.read_text(encoding="utf-8").replace(
+        "  design: {stratum: stratum, psu: psu, population: population}",
+        "  design: {replicates: {method: jk1, prefix: rw, count: 16}}",
+    )
+    codebook_path = tmp_path / "codebook.yaml"
+    codebook_path.write_text(text, encoding="utf-8")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    names = [f"rw{k + 1}" for k in range(16)]
+    for year, seed, lift in ((2024, 31, 0.0), (2025, 32, 0.6)):
+        rng = np.random.default_rng(seed)
+        answer, w, _, _, _, age = _respondent_design("stratified", rng)
+        answer = np.where((answer <= 2) & (rng.random(len(answer)) < lift / 2), 4, answer)
+        reps = _replicate_weights("jk1", w, rng)
+        rows = [",".join(["respondent_id", "survey", "age_group", "weight", *names, "q_tillit_opplysninger"])]
+        for i in range(len(answer)):
+            cells = [f"R{year}-{i:06d}", "citizens", str(age[i]), str(w[i]), *(f"{v:.6f}" for v in reps[i])]
+            rows.append(",".join([*cells, str(answer[i])]))
+        (raw / f"itip_{year}_respondents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    wh = tmp_path / "itip.duckdb"
+    outcomes = ingest(raw_dir=raw, warehouse=wh, codebook_path=codebook_path)
+    assert [o.status for o in outcomes] == [lib.LOADED, lib.LOADED], [o.problems for o in outcomes]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        rows = con.execute(
+            "SELECT year, value, se, df, change_pp, change_p_value FROM trend "
+            "WHERE indicator = 'trust_personal_data_safe' AND segment = 'all' ORDER BY year"
+        ).fetchall()
+    [(_, v1, se1, df1, _, _), (_, v2, se2, df2, change, p)] = rows
+    assert df1 == df2 == 15
+    assert change == pytest.approx(v2 - v1)
+    t = (v2 - v1) / (se1**2 + se2**2) ** 0.5
+    assert p == pytest.approx(2 * stats.t.sf(abs(t), 15), rel=1e-6)
+    assert p != pytest.approx(2 * stats.t.sf(abs(t), 800), rel=1e-3)
