@@ -17,7 +17,7 @@ the Clopper-Pearson interval on the effective n = p(1-p)/V, scaled by
 own interval is a Wald t-interval, which is too narrow near 0 and 1 and can leave [0, 1].
 
 The respondent pipeline (itip.respondents) computes the same linearised variance as
-grouped sums in DuckDB (itip.db.RespondentTable.aggregate), because calling samplics per
+grouped sums in DuckDB (itip.respondents.table.RespondentTable.aggregate), because calling samplics per
 question, answer and segment on a million respondents would take minutes; `design_shares`
 here is the reference those sums are tested against (tests/test_design.py), and
 `korn_graubard_many` gives the pipeline's intervals.

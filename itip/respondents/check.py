@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from itip import disclosure
+from itip import disclosure, replicates
 from itip.checked import Checked
 from itip.codebook import Codebook
 from itip.problems import FileProblems, Problem
@@ -140,6 +140,7 @@ def _check_respondents(path: Path, codebook: Codebook, year: int, key: bytes, se
             # Disclosure control before anything leaves this function: the true values of
             # suppressed cells never reach the warehouse (itip.disclosure).
             design, strata = design_problems(table, spec, file, listed)
+            design += replicates.problems(table, spec.design.replicates, file)
             if design:
                 return _checked(file, year, design, warnings, rows, dropped, synthetic)
             frame = disclosure.apply(estimates(table, spec, file, year, use, synthetic, strata), spec)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from itip import replicates
 from itip.codebook import Codebook
 from itip.problems import Problem
 from itip.respondents.checks import problem, row_problems
@@ -151,6 +152,8 @@ def estimates(
         psu=psu,
     )
     variance, dfs, domains = _linearised(agg, strata, questions, shares)
+    if replicates.in_file(spec.design.replicates, cols):  # replicate weights give the variance (itip.replicates)
+        variance, dfs = replicates.variances(table, spec, year, questions, segs, domains)
     sums = [c for c in agg.columns if c.startswith(("n_", "sw_", "sw2_", "swy_"))]
     totals = (
         agg.assign(_variable=agg["variable"].fillna(""))

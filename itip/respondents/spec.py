@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from itip.problems import ItipError
+from itip.replicates import Replicates, parse_replicates
 
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 #: Answer bases an indicator may declare (codebook `base`): which non-answers are in the denominator.
@@ -97,7 +98,7 @@ class CheckedColumn:
     message: str
 
 
-#: Keys of the codebook's `respondents.design` (replicate weights are refused for now: not built).
+#: Keys of the codebook's `respondents.design` naming one column each; `replicates` (itip.replicates) names many.
 DESIGN_KEYS = ("stratum", "psu", "population")
 
 
@@ -115,9 +116,12 @@ class Design:
     stratum: str | None = None
     psu: str | None = None
     population: str | None = None
+    #: replicate weights (JK1, BRR, bootstrap): when a file has them they give the variance
+    replicates: Replicates | None = None
 
     def columns(self) -> set[str]:
-        return {c for c in (self.stratum, self.psu, self.population) if c}
+        found = {c for c in (self.stratum, self.psu, self.population) if c}
+        return found | set(self.replicates.columns if self.replicates else ())
 
 
 @dataclass(frozen=True)
@@ -197,19 +201,17 @@ def _design(entry: object, where: str) -> Design:
         return Design()
     if not isinstance(entry, dict):
         raise ItipError(f"{where}: expected a mapping of {', '.join(DESIGN_KEYS)} to column names")
-    if "replicates" in entry:
-        raise ItipError(
-            f"{where}.replicates: replicate weights are not supported yet; declare stratum, psu and population "
-            "(Taylor linearisation) instead"
-        )
-    unknown = sorted(str(k) for k in entry if k not in DESIGN_KEYS)
+    unknown = sorted(str(k) for k in entry if k not in (*DESIGN_KEYS, "replicates"))
     if unknown:
-        raise ItipError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(DESIGN_KEYS)}")
+        raise ItipError(f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(DESIGN_KEYS)}, replicates")
     names = {k: None if entry.get(k) is None else _name(entry[k], f"{where}.{k}") for k in DESIGN_KEYS}
     used = [n for n in names.values() if n]
     if len(used) != len(set(used)):
         raise ItipError(f"{where}: stratum, psu and population must be different columns")
-    return Design(**names)
+    replicates = None if entry.get("replicates") is None else parse_replicates(entry["replicates"], where, _name)
+    if replicates and set(replicates.columns) & set(used):
+        raise ItipError(f"{where}.replicates: a replicate weight column is also the stratum, psu or population")
+    return Design(**names, replicates=replicates)
 
 
 def parse_respondent_spec(

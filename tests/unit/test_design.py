@@ -196,10 +196,19 @@ def test_pipeline_standard_errors_match_samplics(tmp_path, codebook, kind: str) 
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        (
-            "{stratum: stratum, replicates: {columns: [r1, r2], method: jackknife}}",
-            "replicate weights are not supported",
-        ),
+        ("{stratum: stratum, replicates: {columns: [r1, r2], method: jackknife}}", "'jackknife' is not one of"),
+        ("{replicates: {method: jk1, columns: [r1]}}", "1 replicate weight(s); a variance needs at least 2"),
+        ("{replicates: {method: jk1, prefix: rw, count: 1}}", "a variance needs at least 2"),
+        ("{replicates: {method: jk1, columns: [r1, r1]}}", "listed twice"),
+        ("{replicates: {method: jk1, columns: [R1, r2]}}", "must match [a-z][a-z0-9_]*"),
+        ("{replicates: {method: bootstrap, prefix: rw, count: 5}}", "replicates.scale: bootstrap replicates need"),
+        ("{replicates: {method: brr, prefix: rw, count: 4, fay: 1.0}}", "replicates.fay: 1.0 must be at least 0"),
+        ("{replicates: {method: jk1, prefix: rw, count: 4, fay: 0.5}}", "belongs to method brr only"),
+        ("{replicates: {method: brr, prefix: rw, count: 4, scale: 0.25}}", "replicates.scale: brr's scale"),
+        ("{replicates: {method: jk1, columns: [r1, r2], prefix: rw}}", "either columns (a list) or prefix"),
+        ("{replicates: {method: jk1, columns: [r1, r2], rho: 0.5}}", "unknown key(s) rho"),
+        ("{replicates: {method: jk1, columns: [weight, r2]}}", "already declared for another purpose"),
+        ("{stratum: rw1, replicates: {method: jk1, prefix: rw, count: 3}}", "also the stratum, psu or population"),
         ("{stratum: stratum, cluster: psu}", "unknown key(s) cluster"),
         ("{stratum: Stratum}", "must match [a-z][a-z0-9_]*"),
         ("{stratum: weight}", "already declared for another purpose"),
@@ -242,3 +251,209 @@ def test_design_problems_in_a_file_are_reported_with_the_column(tmp_path, codebo
         ("lonely_psu", "stratum"),
     }, result.problems
     assert all("stratum" in p.message for p in result.problems)
+
+
+# --- replicate weights (itip.replicates) against samplics' ReplicateEstimator --------------------
+def _replicate_weights(method: str, w, rng):  # type: ignore[no-untyped-def]
+    """SYNTHETIC replicate weights for 900 respondents in 16 PSUs (8 strata of 2 for BRR):
+    JK1 deletes one PSU at a time; BRR halves by an 8×8 Hadamard matrix, Fay ρ = 0.5;
+    the bootstrap resamples PSUs with replacement (30 replicates)."""
+    from scipy.linalg import hadamard
+
+    psu = np.arange(900) % 16
+    if method == "jk1":
+        return np.column_stack([np.where(psu == g, 0.0, w * 16 / 15) for g in range(16)])
+    if method == "brr":
+        signs = hadamard(8)  # replicate r keeps PSU 2h or 2h+1 of stratum h by the sign
+        stratum, half = psu // 2, psu % 2
+        keep = [(signs[r, stratum] > 0) == (half == 0) for r in range(8)]
+        return np.column_stack([w * np.where(k, 1.5, 0.5) for k in keep])
+    draws = rng.multinomial(15, np.full(16, 1 / 16), size=30)  # Rao-Wu: n_h - 1 PSUs drawn
+    return np.column_stack([w * draws[r][psu] * 16 / 15 for r in range(30)])
+
+
+REPLICATES = {
+    "jk1": ("{method: jk1, prefix: rw, count: 16}", {}),
+    "brr": ("{method: brr, prefix: rw, count: 8, fay: 0.5}", {"fay_coef": 0.5}),
+    "bootstrap": ("{method: bootstrap, prefix: rw, count: 30, scale: 0.0344827586206896}", {}),
+}
+
+
+@pytest.mark.parametrize("method", list(REPLICATES))
+def test_replicate_standard_errors_match_samplics(tmp_path, method: str) -> None:  # type: ignore[no-untyped-def]
+    """A codebook declaring replicate weights (the YAML parsed as a user writes it) and a
+    SYNTHETIC file carrying them: share, standard error and design effect of every segment
+    (domain) agree with samplics' ReplicateEstimator to 1e-6; df is replicates - 1 and the
+    interval Korn-Graubard on it, stored as the Taylor path stores them."""
+    import dataclasses
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        from samplics.estimation import ReplicateEstimator
+        from samplics.utils.types import PopParam, RepMethod
+
+    from itip.codebook import load_codebook
+    from itip.paths import CODEBOOK
+    from itip.respondents.check import check_respondents
+
+    entry, options = REPLICATES[method]
+    text = CODEBOOK.read_text(encoding="utf-8").replace(
+        "  design: {stratum: stratum, psu: psu, population: population}", f"  design: {{replicates: {entry}}}"
+    )
+    (tmp_path / "codebook.yaml").write_text(text, encoding="utf-8")
+    codebook = load_codebook(tmp_path / "codebook.yaml")
+    spec = dataclasses.replace(codebook.respondents, min_cell_n=1, min_cell_n_extreme=1)
+    codebook = dataclasses.replace(codebook, respondents=spec)
+    replicates = spec.design.replicates
+
+    rng = np.random.default_rng({"jk1": 21, "brr": 22, "bootstrap": 23}[method])
+    answer, w, _, _, _, age = _respondent_design("stratified", rng)
+    reps = _replicate_weights(method, w, rng).round(6)
+    names = [f"rw{k + 1}" for k in range(reps.shape[1])]
+    rows = [",".join(["respondent_id", "survey", "age_group", "weight", *names, "q_tillit_opplysninger"])]
+    for i in range(len(answer)):
+        cells = [f"R2024-{i:06d}", "citizens", str(age[i]), str(w[i]), *(f"{v:.6f}" for v in reps[i]), str(answer[i])]
+        rows.append(",".join(cells))
+    path = tmp_path / "itip_2024_respondents.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    result = check_respondents(path, codebook, 2024, b"k")
+    assert result.ok, result.problems
+    estimates = result.estimates.query("indicator == 'trust_personal_data_safe'").set_index("segment")
+    assert set(estimates.index) == {"all", *AGE_CODES.values()}
+    answered = answer <= 5
+    y = np.where(answered, np.isin(answer, [3, 4, 5]).astype(float), 0.5)
+    kind = {"jk1": RepMethod.jackknife, "brr": RepMethod.brr, "bootstrap": RepMethod.bootstrap}[method]
+    for segment, row in estimates.iterrows():
+        inside = answered & (True if segment == "all" else np.vectorize(AGE_CODES.get)(age) == segment)
+        domain = np.where(inside, "in", "out")
+        ref = ReplicateEstimator(kind, PopParam.mean, **options)
+        coefs = replicates.scale if method == "bootstrap" else None
+        ref.estimate(y=y, samp_weight=w, rep_weights=reps, rep_coefs=coefs, domain=domain)
+        share, se = float(ref.point_est["in"]), float(ref.stderror["in"])
+        assert row["value"] / 100 == pytest.approx(share, abs=1e-9)
+        assert row["se"] / 100 == pytest.approx(se, rel=1e-6, abs=1e-9)
+        n = int(inside.sum())
+        assert row["design_effect"] == pytest.approx(se**2 / (share * (1 - share) / n), rel=1e-6)
+        assert row["df"] == reps.shape[1] - 1
+        if method != "brr":  # samplics' df for BRR is R/2 (documented: itip follows R survey, R - 1)
+            assert row["df"] == ref.degree_of_freedom
+        low, high = korn_graubard(share, se**2, n, reps.shape[1] - 1)
+        assert row["ci_low"] / 100 == pytest.approx(low, abs=1e-7)
+        assert row["ci_high"] / 100 == pytest.approx(high, abs=1e-7)
+
+
+def test_replicate_variance_differs_from_the_default_design(tmp_path, codebook) -> None:  # type: ignore[no-untyped-def]
+    """A file with the declared replicate weights takes its variance from them; without them the
+    same answers get the default (Taylor, one stratum) design: the replicates are really used."""
+    import dataclasses
+
+    from itip.replicates import Replicates
+    from itip.respondents.check import check_respondents
+    from itip.respondents.spec import Design
+
+    rng = np.random.default_rng(24)
+    answer, w, _, _, _, age = _respondent_design("stratified", rng)
+    reps = _replicate_weights("jk1", w, rng)
+    names = [f"rw{k + 1}" for k in range(16)]
+    design = Design(replicates=Replicates("jk1", tuple(names)))
+    spec = dataclasses.replace(codebook.respondents, min_cell_n=1, min_cell_n_extreme=1, design=design)
+    codebook = dataclasses.replace(codebook, respondents=spec)
+    ses = []
+    for with_reps in (True, False):
+        header = ["respondent_id", "survey", "age_group", "weight", "q_tillit_opplysninger"]
+        rows = [",".join(header + (names if with_reps else []))]
+        for i in range(len(answer)):
+            extra = [f"{v:.6f}" for v in reps[i]] if with_reps else []
+            rows.append(",".join([f"R2024-{i:06d}", "citizens", str(age[i]), str(w[i]), str(answer[i]), *extra]))
+        path = tmp_path / f"{with_reps}" / "itip_2024_respondents.csv"
+        path.parent.mkdir()
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        result = check_respondents(path, codebook, 2024, b"k")
+        assert result.ok, result.problems
+        row = result.estimates.query("indicator == 'trust_personal_data_safe' and segment == 'all'").iloc[0]
+        ses.append((row["se"], row["df"]))
+    assert ses[0][1] == 15 and ses[1][1] == (answer <= 5).sum() - 1  # default: answering respondents - 1
+    assert ses[0][0] != pytest.approx(ses[1][0], rel=1e-3)
+
+
+def test_bad_replicate_weights_in_a_file_are_problems_naming_row_and_column(tmp_path, codebook) -> None:  # type: ignore[no-untyped-def]
+    """A declared replicate column missing from a file that has the others, a cell that is not
+    a number, a negative weight and an empty cell: one problem each, with file, row and column;
+    nothing is estimated."""
+    import dataclasses
+
+    from itip.replicates import Replicates
+    from itip.respondents.check import check_respondents
+    from itip.respondents.spec import Design
+
+    design = Design(replicates=Replicates("jk1", ("rw1", "rw2", "rw3")))
+    spec = dataclasses.replace(codebook.respondents, design=design)
+    codebook = dataclasses.replace(codebook, respondents=spec)
+    rows = ["respondent_id,survey,age_group,weight,rw1,rw2,q_tillit_opplysninger"]
+    rows += [f"R2024-{i:06d},citizens,1,1,1.5,0,4" for i in range(20)]
+    rows[3] = "R2024-000002,citizens,1,1,abc,0,4"
+    rows[5] = "R2024-000004,citizens,1,1,1.5,-2,4"
+    rows[7] = "R2024-000006,citizens,1,1,,0,4"
+    path = tmp_path / "itip_2024_respondents.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = check_respondents(path, codebook, 2024, b"k")
+    assert not result.ok and result.estimates.empty
+    found = {(p.check, p.row, p.column) for p in result.problems}
+    assert found == {
+        ("replicate_missing", None, "rw3"),
+        ("replicate_weight", 4, "rw1"),
+        ("replicate_weight", 6, "rw2"),
+        ("replicate_weight", 8, "rw1"),
+    }, result.problems
+    assert all(p.file == "itip_2024_respondents.csv" for p in result.problems)
+    assert any(str(p).startswith("itip_2024_respondents.csv, row 4, column rw1: ") for p in result.problems)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_test_of_change_uses_replicate_standard_errors_and_df(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two SYNTHETIC years with JK1 replicate weights (16 replicates) loaded by the real ingest flow
+    into a warehouse file: `trend` stores each year's replicate `se` and df = 15, and the change's
+    p-value is t = Δ / √(se₁² + se₂²) against Student's t on 15 df, not on the 800-odd df of the
+    default design."""
+    import duckdb
+    from scipy import stats
+
+    from flows.ingest import ingest
+    from itip import ingest as lib
+    from itip.paths import CODEBOOK
+
+    text = CODEBOOK.read_text(encoding="utf-8").replace(
+        "  design: {stratum: stratum, psu: psu, population: population}",
+        "  design: {replicates: {method: jk1, prefix: rw, count: 16}}",
+    )
+    codebook_path = tmp_path / "codebook.yaml"
+    codebook_path.write_text(text, encoding="utf-8")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    names = [f"rw{k + 1}" for k in range(16)]
+    for year, seed, lift in ((2024, 31, 0.0), (2025, 32, 0.6)):
+        rng = np.random.default_rng(seed)
+        answer, w, _, _, _, age = _respondent_design("stratified", rng)
+        answer = np.where((answer <= 2) & (rng.random(len(answer)) < lift / 2), 4, answer)
+        reps = _replicate_weights("jk1", w, rng)
+        rows = [",".join(["respondent_id", "survey", "age_group", "weight", *names, "q_tillit_opplysninger"])]
+        for i in range(len(answer)):
+            cells = [f"R{year}-{i:06d}", "citizens", str(age[i]), str(w[i]), *(f"{v:.6f}" for v in reps[i])]
+            rows.append(",".join([*cells, str(answer[i])]))
+        (raw / f"itip_{year}_respondents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    wh = tmp_path / "itip.duckdb"
+    outcomes = ingest(raw_dir=raw, warehouse=wh, codebook_path=codebook_path)
+    assert [o.status for o in outcomes] == [lib.LOADED, lib.LOADED], [o.problems for o in outcomes]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        rows = con.execute(
+            "SELECT year, value, se, df, change_pp, change_p_value FROM trend "
+            "WHERE indicator = 'trust_personal_data_safe' AND segment = 'all' ORDER BY year"
+        ).fetchall()
+    [(_, v1, se1, df1, _, _), (_, v2, se2, df2, change, p)] = rows
+    assert df1 == df2 == 15
+    assert change == pytest.approx(v2 - v1)
+    t = (v2 - v1) / (se1**2 + se2**2) ** 0.5
+    assert p == pytest.approx(2 * stats.t.sf(abs(t), 15), rel=1e-6)
+    assert p != pytest.approx(2 * stats.t.sf(abs(t), 800), rel=1e-3)
