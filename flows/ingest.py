@@ -10,7 +10,7 @@ hashed); each task that touches the warehouse opens and closes it itself.
 # No `from __future__ import annotations` here: Prefect validates flow parameters with a
 # pydantic model built from the annotations, and a scheduled run gets the flow by value
 # (cloudpickle) with only the globals its body uses. String annotations such as "Lake" then
-# cannot be resolved and every scheduled run fails before it starts (tests/test_serve.py).
+# cannot be resolved and every scheduled run fails before it starts (tests/integration/test_serve.py).
 import json
 from dataclasses import replace
 from pathlib import Path

@@ -36,7 +36,7 @@ from itip.problems import ItipError, Problem
 #: them: "v1.0.0" writes storage version 64, which DuckDB 1.0 through 1.5 read. Without
 #: it a later DuckDB would write its own newest format and lock those clients out
 #: (issue 13: a file written by DuckDB 2.0 has version 69). An existing file keeps the
-#: version it was created with; tests/test_reach.py opens the result with the newest
+#: version it was created with; tests/integration/test_reach.py opens the result with the newest
 #: DuckDB 1.x wheel.
 STORAGE_VERSION = "v1.0.0"
 
@@ -696,7 +696,7 @@ def _rewrite(work: Path) -> None:
     """Copy every table of `work` into a new file and put that in its place.
 
     DuckDB reuses the blocks an UPDATE or DELETE frees but does not wipe them: the old bytes
-    stay in the file, readable by anyone with the file (tests/test_disclosure.py searches
+    stay in the file, readable by anyone with the file (tests/integration/test_disclosure.py searches
     for them). A new file holds only the current rows. Tables go through Arrow, so no
     path is written into SQL."""
     fresh = _fresh_path(work)

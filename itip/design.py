@@ -19,7 +19,7 @@ own interval is a Wald t-interval, which is too narrow near 0 and 1 and can leav
 The respondent pipeline (itip.respondents) computes the same linearised variance as
 grouped sums in DuckDB (itip.respondents.table.RespondentTable.aggregate), because calling samplics per
 question, answer and segment on a million respondents would take minutes; `design_shares`
-here is the reference those sums are tested against (tests/test_design.py), and
+here is the reference those sums are tested against (tests/unit/test_design.py), and
 `korn_graubard_many` gives the pipeline's intervals.
 """
 

@@ -11,7 +11,7 @@ Everything that describes a column is taken from here:
 
 - the Pandera models (`schemas/models.py`) take their descriptions from `describe`;
 - the `COMMENT` statements in `warehouse/sql/*.sql` are written from here by
-  `python -m itip.fields` (`make fields`), and `tests/test_fields.py` fails when a
+  `python -m itip.fields` (`make fields`), and `tests/unit/test_fields.py` fails when a
   file's comment, or the comment a fresh warehouse really carries, differs;
 - the README's table of tables and views is written from here the same way.
 
@@ -20,7 +20,7 @@ than being applied by `itip/db.py` at schema creation: the SQL files stay whole
 (one object per file with its meaning, readable by anyone with a DuckDB client),
 the schema hash that decides when an existing warehouse is brought up to date
 already covers them, and the lake and file paths apply them exactly as before.
-Editing a description in one place only fails `tests/test_fields.py`.
+Editing a description in one place only fails `tests/unit/test_fields.py`.
 
 The module is long because it is data (one entry per column, as PUDL's is); the
 code is the resolution (`field_of`) and the generators at the end.

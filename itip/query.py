@@ -9,7 +9,7 @@ the statement ends within a fraction of a second with DuckDB's InterruptExceptio
 
 Results stream: `execute` returns at once and rows are produced batch by batch as
 they are fetched, so a table view stops reading after `max_rows` and a CSV export
-never holds more than one batch (both checked by tests/test_hostile_hcli.py).
+never holds more than one batch (both checked by tests/integration/test_hostile_hcli.py).
 """
 
 from __future__ import annotations

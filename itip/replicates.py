@@ -10,7 +10,7 @@ where θ_r is the same estimate computed with replicate weight r, θ̄ their mea
 method's coefficient: JK1 (R-1)/R, BRR 1/(R·(1-ρ)²) with Fay's ρ (0 for plain BRR), and for
 the bootstrap the scale the data owner states (1/R or 1/(R-1) depending on how the replicates
 were drawn, so it must be declared). Centring on θ̄ rather than θ is R survey's default
-(`mse = FALSE`) and samplics' (`conservative = False`); tests/test_design.py checks the
+(`mse = FALSE`) and samplics' (`conservative = False`); tests/unit/test_design.py checks the
 result against samplics' `ReplicateEstimator` to 1e-6.
 
 The estimates are computed here with numpy rather than by calling samplics: samplics

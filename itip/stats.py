@@ -115,7 +115,7 @@ def change_df(df1: float | None, df2: float | None) -> float | None:
     that samplics' `Ttest(samp_type="two-sample")` uses for unequal variances (with n - 1 per
     group there): Satterthwaite assumes each variance is a scaled chi-square on df = PSUs -
     strata (R survey's `degf`), and that overstates a design variance's effective df whenever
-    strata contribute unequally. In a null simulation like the one in tests/test_stats.py (two
+    strata contribute unequally. In a null simulation like the one in tests/unit/test_stats.py (two
     strata of 5 PSUs, df 8 a year) Satterthwaite's df (about 15) flagged a false significant
     change in 8 of 100 years after Benjamini-Hochberg, the smaller df in none, with a raw rate
     of p < 0.05 of 4 % (5.3 % with Satterthwaite). R survey's `svyttest` likewise refers a

@@ -1,7 +1,7 @@
 """The report's own words, one data file per language (itip/report/words/<lang>.yaml).
 
 Translators edit the YAML, not Python; every language must have the same keys
-(tests/test_report.py checks it). Labels of indicators, topics, segments and
+(tests/integration/test_report.py checks it). Labels of indicators, topics, segments and
 answers come from the codebook instead.
 """
 

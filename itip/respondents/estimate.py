@@ -89,7 +89,7 @@ def _linearised(
     variable's PSU totals are z_hi = (Y_hi - p·W_hi)/ΣW, and
         V = Σ_h (1 - f_h)·n_h/(n_h - 1)·[Σ_i z_hi² - (Σ_i z_hi)²/n_h]
     with Σ_i z_hi² = (ΣY² - 2p·ΣY·W + p²·ΣW²)/(ΣW)² (Wolter 2007, §6.11; R survey's svymean;
-    samplics' TaylorEstimator, against which tests/test_design.py checks it). n_h counts every
+    samplics' TaylorEstimator, against which tests/unit/test_design.py checks it). n_h counts every
     PSU of the stratum, also those with no respondent in the domain (their z is 0).
     Returns (variance per (question, share), design df per question, the domain rows)."""
     keyed = agg.assign(_variable=agg["variable"].fillna(""))
