@@ -22,9 +22,9 @@ import typer.core
 from typer._click.core import Context
 from typer.exceptions import TyperException
 
-from itip.paths import default_raw
 from itip.problems import ItipError
-from itip.server_cli import SERVER_MODE_ENV, StateOpt, prefect_api, server_app
+from itip.server_cli import StateOpt, prefect_api, server_app
+from itip.settings import Settings, given_or_env
 
 if TYPE_CHECKING:
     import duckdb
@@ -39,6 +39,15 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 #: Set by `itip -v` (and `itip ingest -v`): failures end with their traceback.
 _verbose = False
+#: The settings of the command being run: built once from the environment where every
+#: command starts (`_Guarded.invoke`), then handed down from here.
+_run: Settings | None = None
+
+
+def _run_settings() -> Settings:
+    """The settings this command runs with; the environment's when a function here is
+    called outside a command."""
+    return _run if _run is not None else given_or_env(None)
 
 
 def _one_line(text: str) -> str:
@@ -53,11 +62,14 @@ class _Guarded(typer.core.TyperGroup):
     traceback only with `itip -v`."""
 
     def invoke(self, ctx: Context) -> object:
-        from itip.paths import check_environment
+        from itip.failpoints import check_failpoint
         from itip.render import visible
 
+        global _run
         try:
-            check_environment()
+            # Every ITIP_* variable is read here, once; an unusable one is a ConfigError (exit 2).
+            _run = ctx.obj = Settings.from_env()
+            check_failpoint()
             result = super().invoke(ctx)
             sys.stdout.flush()  # a full disk or closed pipe shows here, not at interpreter exit
             return result
@@ -153,7 +165,7 @@ def _where(warehouse: str | None, lake_data: str | None = None) -> Path | Lake:
     from itip.lake import target
 
     try:
-        return target(warehouse, lake_data)
+        return target(warehouse, lake_data, _run_settings())
     except ItipError as exc:
         raise _fail(str(exc), 2) from None
 
@@ -209,11 +221,11 @@ def ingest(
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     else:
         _options(verbose=True)
-    raw_dir = raw or default_raw()
+    raw_dir = raw or _run_settings().raw
     if not raw_dir.is_dir():
         raise _fail(f"{raw_dir}: release folder does not exist", 2)
     try:
-        prefect_api()  # before Prefect is imported: it reads PREFECT_API_URL once
+        prefect_api(settings=_run_settings())  # before Prefect is imported: it reads PREFECT_API_URL once
     except ItipError as exc:
         raise _fail(str(exc)) from None
     from flows.ingest import ingest as ingest_flow
@@ -287,7 +299,7 @@ def serve(
     from flows.serve import run_hint
     from flows.serve import serve as serve_flow
 
-    raw_dir = raw or default_raw()
+    raw_dir = raw or _run_settings().raw
     if not raw_dir.is_dir():
         raise _fail(f"{raw_dir}: release folder does not exist", 2)
     _check_timezone(timezone)
@@ -300,8 +312,8 @@ def serve(
     target = _where(warehouse)
     try:
         configured = bool(os.environ.get("PREFECT_API_URL"))
-        os.environ.pop(SERVER_MODE_ENV, None)  # a schedule needs a real server, never the temporary one
-        url = prefect_api(state, port)
+        real = _run_settings().replace(prefect_server="")  # a schedule needs a real server, never the temporary one
+        url = prefect_api(state, port, real)
         assert url is not None
         where = "the Prefect server in PREFECT_API_URL" if configured else "the local Prefect server"
         typer.echo(f"using {where}: UI at {url.removesuffix('/api')}  schedule: {cron} ({timezone}); Ctrl-C stops")
@@ -620,7 +632,8 @@ def shell(warehouse: WarehouseOpt = None, timeout: TimeoutOpt = 60.0, max_rows: 
             raise ItipError("itip shell works on a warehouse file; on a lake use: itip sql")
         from itip.query import DEFAULT_MAX_ROWS
 
-        code = run_shell(where, timeout=timeout, max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows)
+        rows = DEFAULT_MAX_ROWS if max_rows is None else max_rows
+        code = run_shell(where, timeout=timeout, max_rows=rows, settings=_run_settings())
     except ItipError as exc:
         raise _fail(str(exc)) from None
     if code:

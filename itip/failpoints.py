@@ -3,6 +3,12 @@
 The crash-safety tests run `itip ingest` in a subprocess with
 ITIP_FAILPOINT=<name> and check the warehouse afterwards. Unset (always, outside
 those tests), a failpoint costs one dictionary lookup.
+
+ITIP_FAILPOINT is read where the failpoint is passed, not from the run's settings: it is a
+test hook for killing the process mid-write, deep inside the store steps, and threading
+it through every call down to them would make the product's signatures carry a test's
+switch. It is never read at import time; `check_failpoint` refuses a misspelt one when a
+command starts (exit 2), so a crash test cannot pass by never crashing.
 """
 
 from __future__ import annotations
@@ -26,6 +32,18 @@ POINTS = (
     "before_swap",
     "after_swap",
 )
+
+
+def check_failpoint() -> None:
+    """Refuse an ITIP_FAILPOINT that names no failpoint (ConfigError, exit 2)."""
+    wanted = os.environ.get("ITIP_FAILPOINT")
+    if not wanted:
+        return
+    point, _, nth = wanted.partition(":")
+    if point not in POINTS or (nth and not nth.isdigit()):
+        from itip.problems import ConfigError
+
+        raise ConfigError(f"ITIP_FAILPOINT={wanted!r}: expected one of {', '.join(POINTS)}, optionally :N")
 
 
 def failpoint(name: str) -> None:

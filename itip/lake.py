@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import random
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from itip.paths import DEFAULT_WAREHOUSE, WAREHOUSE_DIR
 from itip.problems import ItipError
+from itip.settings import DEFAULTS, Settings, given_or_env
 
 if TYPE_CHECKING:
     import duckdb
@@ -48,9 +48,6 @@ PREFIX = "ducklake:"
 ALIAS = "lake"
 #: Tables an ingest writes; a migration copies them from a file warehouse.
 FACT_TABLES = ("releases", "estimates", "rejections", "editions")
-#: How often a writer retries after losing a DuckLake conflict to another writer.
-RETRIES = int(os.environ.get("ITIP_LAKE_RETRIES", "20"))
-
 T = TypeVar("T")
 
 
@@ -58,10 +55,13 @@ T = TypeVar("T")
 class Lake:
     """A DuckLake warehouse: `catalog` as DuckLake's ATTACH takes it after `ducklake:`
     (`postgres:dbname=... host=...`, `sqlite:/path/meta.sqlite`, `/path/meta.ducklake`)
-    and the data path for new files (None: the one stored in the catalog)."""
+    and the data path for new files (None: the one stored in the catalog). `retries`: how
+    often a writer tries a commit that loses a conflict to another writer (the settings'
+    lake_retries, ITIP_LAKE_RETRIES, given by `target`); not part of which lake it is."""
 
     catalog: str
     data_path: str | None = None
+    retries: int = field(default=DEFAULTS.lake_retries, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -100,12 +100,18 @@ def is_lake(value: object) -> bool:
     return isinstance(value, Lake) or (isinstance(value, str) and value.startswith(PREFIX))
 
 
-def target(value: str | Path | Lake | None = None, lake_data: str | Path | None = None) -> Path | Lake:
-    """The warehouse a command works on: `value`, else $ITIP_WAREHOUSE, else the default file.
-    `ducklake:...` is a lake, with its data path from `lake_data` or $ITIP_LAKE_DATA."""
+def target(
+    value: str | Path | Lake | None = None, lake_data: str | Path | None = None, settings: Settings | None = None
+) -> Path | Lake:
+    """The warehouse a command works on: `value`, else the settings' warehouse
+    ($ITIP_WAREHOUSE, else the default file). `ducklake:...` is a lake, with its data path
+    from `lake_data` or the settings' lake_data ($ITIP_LAKE_DATA) and its retries from
+    lake_retries. Without the run's settings, the environment's as it is now (a flow called
+    directly: itip.settings.given_or_env)."""
     if isinstance(value, Lake):
         return value
-    raw = str(value) if value is not None else os.environ.get("ITIP_WAREHOUSE")
+    settings = given_or_env(settings)
+    raw = str(value) if value is not None else settings.warehouse
     if not raw:
         return DEFAULT_WAREHOUSE
     if not raw.startswith(PREFIX):
@@ -113,8 +119,8 @@ def target(value: str | Path | Lake | None = None, lake_data: str | Path | None 
     catalog = raw[len(PREFIX) :]
     if not catalog.strip():
         raise ItipError(f"{raw!r}: no catalog after 'ducklake:' (e.g. ducklake:postgres:dbname=itip host=db)")
-    data = lake_data if lake_data is not None else os.environ.get("ITIP_LAKE_DATA")
-    return Lake(catalog, str(data) if data else None)
+    data = lake_data if lake_data is not None else settings.lake_data
+    return Lake(catalog, str(data) if data else None, settings.lake_retries)
 
 
 # --- connections ---------------------------------------------------------------------
@@ -289,13 +295,14 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 def retry_conflicts(work: Callable[[], T], lake: Lake, attempts: int | None = None) -> T:
-    """Run `work` (one whole transaction, re-reading what it decides on) until it commits.
+    """Run `work` (one whole transaction, re-reading what it decides on) until it commits,
+    at most `attempts` times (default: the lake's `retries`; at least once).
 
     DuckLake checks conflicts at commit: the loser's transaction is rolled back whole,
     so running the same work again on the new snapshot is always safe."""
     import duckdb
 
-    limit = RETRIES if attempts is None else attempts
+    limit = max(1, lake.retries if attempts is None else attempts)
     for attempt in range(1, limit + 1):
         try:
             return work()

@@ -14,6 +14,11 @@ used: an empty or whitespace-only key file (left by a failed copy or `touch`:
 HMAC with an empty key is a public function of the id), one shorter than
 MIN_KEY_BYTES, or one of fewer than MIN_DISTINCT_BYTES distinct bytes (`0000…`).
 The same holds for `ITIP_ID_KEY`. A key file that cannot be read is refused too.
+
+The key variables are read here, when the key is needed, and are not fields of the run's
+settings (itip.settings): the settings object is handed to flow tasks, and Prefect records
+task parameters in its database and UI, where a secret must never go. They are never
+read at import time.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from itip.problems import ItipError
+from itip.settings import Settings, given_or_env
 
 #: `ITIP_PREFECT_SERVER=temporary` makes `itip ingest` start Prefect's own temporary server
 #: for the one run, as before the background server existed (containers, one-off jobs).
@@ -24,27 +25,35 @@ server_app = typer.Typer(
 )
 
 
-def _state(state: Path | None) -> Path:
-    from itip.paths import PREFECT_STATE
+def _settings_of(ctx: typer.Context) -> Settings:
+    """The settings the `itip` command was started with (built once where every command
+    starts, itip.cli); the environment's when this sub-app runs on its own."""
+    return ctx.obj if isinstance(ctx.obj, Settings) else given_or_env(None)
+
+
+def _state(state: Path | None, settings: Settings) -> Path:
     from itip.problems import ConfigError
 
-    folder = state or PREFECT_STATE
+    folder = state or settings.prefect_state
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{folder}: the Prefect server's state folder is not a folder (--state, ITIP_PREFECT_STATE)")
     return folder
 
 
-def prefect_api(state: Path | None = None, port: int | None = None) -> str | None:
+def prefect_api(state: Path | None = None, port: int | None = None, settings: Settings | None = None) -> str | None:
     """The Prefect API this command uses: PREFECT_API_URL when configured (it always wins),
-    else the background server, started now if it is not running. None: Prefect's temporary
-    server (ITIP_PREFECT_SERVER=temporary). Sets PREFECT_API_URL for the flows of this process."""
+    else the background server (in `state`, else the settings' prefect_state), started now
+    if it is not running. None: Prefect's temporary server (the settings' prefect_server,
+    ITIP_PREFECT_SERVER=temporary). Sets PREFECT_API_URL for the flows of this process.
+    PREFECT_API_URL is Prefect's own variable, read here because Prefect reads it once."""
+    settings = given_or_env(settings)
     if os.environ.get("PREFECT_API_URL"):
         return os.environ["PREFECT_API_URL"]
-    if os.environ.get(SERVER_MODE_ENV) == "temporary":
+    if settings.prefect_server == "temporary":
         return None
     from itip import server
 
-    info, started = server.ensure(_state(state), port)
+    info, started = server.ensure(_state(state, settings), port)
     if started:
         typer.echo(
             f"started the local Prefect server in the background (UI at {info.url.removesuffix('/api')}); "
@@ -56,7 +65,7 @@ def prefect_api(state: Path | None = None, port: int | None = None) -> str | Non
 
 
 @server_app.command("status")
-def server_status(state: StateOpt = None) -> None:
+def server_status(ctx: typer.Context, state: StateOpt = None) -> None:
     """Say whether the background Prefect server runs, where, and since when; exit 1 if not.
 
     Example: itip server status
@@ -65,7 +74,7 @@ def server_status(state: StateOpt = None) -> None:
 
     if os.environ.get("PREFECT_API_URL"):
         typer.echo(f"PREFECT_API_URL is set: itip uses the Prefect server at {os.environ['PREFECT_API_URL']}")
-    folder = _state(state)
+    folder = _state(state, _settings_of(ctx))
     info = server.status(folder)
     if info is None:
         stale = server.read_info(folder)
@@ -76,14 +85,14 @@ def server_status(state: StateOpt = None) -> None:
 
 
 @server_app.command("stop")
-def server_stop(state: StateOpt = None) -> None:
+def server_stop(ctx: typer.Context, state: StateOpt = None) -> None:
     """Stop the background Prefect server (its runs and history stay in the state folder).
 
     Example: itip server stop
     """
     from itip import server
 
-    folder = _state(state)
+    folder = _state(state, _settings_of(ctx))
     try:
         info = server.stop(folder)
     except ItipError as exc:

@@ -49,7 +49,7 @@ class Settings:
     #: The release folder (ITIP_RAW).
     raw: Path = paths.RAW_DIR
     #: State of the background Prefect server (ITIP_PREFECT_STATE).
-    prefect_state: Path = paths.PROJECT_ROOT / ".prefect"
+    prefect_state: Path = paths.DEFAULT_PREFECT_STATE
     #: "" for the shared background server, "temporary" for one per run (ITIP_PREFECT_SERVER).
     prefect_server: str = ""
     #: Where private copies of files being read go (ITIP_READ_TMPDIR); None: the system's.
@@ -176,3 +176,13 @@ def _year_range(span: str) -> tuple[int, int]:
 
 #: The documented defaults, for library calls made without an entry point (tests, notebooks).
 DEFAULTS = Settings()
+
+
+def given_or_env(settings: Settings | None) -> Settings:
+    """`settings` when the caller has the run's; else the environment's, read now.
+
+    For the few library functions (the release-file reader, the private copy, the warehouse
+    target) whose callers do not all hand down the run's settings yet: called without them
+    they still honour the ITIP_* variables, as they did when those were module globals, but
+    read them when called, never when imported."""
+    return settings if settings is not None else Settings.from_env()

@@ -23,6 +23,7 @@ from itip.db import open_warehouse
 from itip.problems import ItipError
 from itip.query import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_S, QueryInterrupted, guarded_query
 from itip.render import table_text, visible
+from itip.settings import DEFAULTS, Settings
 
 PROMPT, MORE = "itip> ", "  ...> "
 #: Yielded for Ctrl-C at the prompt: drops the statement being typed, as in psql.
@@ -34,10 +35,11 @@ HELP = """Statements end with ';' and may span lines. Read-only: the warehouse, 
   .quit          leave (also Ctrl-D)"""
 
 
-def history_file() -> Path:
-    """Where readline keeps the session history: $ITIP_HISTORY, else the XDG state folder."""
-    if os.environ.get("ITIP_HISTORY"):
-        return Path(os.environ["ITIP_HISTORY"])
+def history_file(settings: Settings = DEFAULTS) -> Path:
+    """Where readline keeps the session history: the settings' history ($ITIP_HISTORY),
+    else the XDG state folder ($XDG_STATE_HOME is the desktop's, not an itip setting)."""
+    if settings.history is not None:
+        return settings.history
     state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
     return state / "itip" / "history"
 
@@ -158,11 +160,10 @@ def _completer(words: list[str]) -> Callable[[str, int], str | None]:
     return complete
 
 
-def _interactive_lines(session: Session) -> Iterator[str]:
-    """Lines typed at the terminal, with readline history and completion."""
+def _interactive_lines(session: Session, history: Path) -> Iterator[str]:
+    """Lines typed at the terminal, with readline history (kept in `history`) and completion."""
     import readline
 
-    history = history_file()
     try:
         history.parent.mkdir(parents=True, exist_ok=True)
         readline.read_history_file(history)
@@ -201,8 +202,10 @@ def run_shell(
     out: TextIO | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     max_rows: int = DEFAULT_MAX_ROWS,
+    settings: Settings = DEFAULTS,
 ) -> int:
-    """The session; its exit code: 0, or 1 when a statement failed in piped input."""
+    """The session; its exit code: 0, or 1 when a statement failed in piped input. The
+    history file at a terminal is the settings' (history_file)."""
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     interactive = stdin.isatty() and out.isatty()
@@ -210,7 +213,7 @@ def run_shell(
         session = Session(wh.con, out, timeout, max_rows, interactive)
         if interactive:
             session._print(f"itip shell on {warehouse} (read-only). .help for help, .quit or Ctrl-D to leave.")
-        lines = _interactive_lines(session) if interactive else iter(stdin)
+        lines = _interactive_lines(session, history_file(settings)) if interactive else iter(stdin)
         for statement in statements(lines):
             if not session.run(statement):
                 break

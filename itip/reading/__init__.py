@@ -8,9 +8,10 @@ later message can point at it. Nothing is interpreted here.
 
 Files also arrive broken or hostile, so reading is bounded: a file is refused
 (as a problem, never a traceback) before it can take much memory or time. The
-limits are in itip.paths; an .xlsx is inspected as a zip archive before any XML
-parser sees it (zip bombs, encryption, XML document type declarations), and
-openpyxl parses its XML through defusedxml.
+limits come from the run's settings (itip.settings, ITIP_MAX_* variables); an
+.xlsx is inspected as a zip archive before any XML parser sees it (zip bombs,
+encryption, XML document type declarations), and openpyxl parses its XML
+through defusedxml.
 """
 
 from __future__ import annotations
@@ -20,25 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from itip.paths import (
-    MAX_RELEASE_BYTES,
-    MAX_RELEASE_CELLS,
-    MAX_RELEASE_ROWS,
-    MAX_XLSX_COMPRESSION_RATIO,
-    MAX_XLSX_UNCOMPRESSED_BYTES,
-)
 from itip.problems import FileProblems
 from itip.reading.bounds import Limits
 from itip.reading.bounds import fail as _fail
 from itip.reading.delimited import DELIMITERS, HEADER_SEARCH_ROWS, _CsvError, parse_csv, read_csv, sniff_delimiter
 from itip.reading.workbook import read_xlsx
+from itip.settings import Settings, given_or_env
 
 __all__ = [
-    "MAX_RELEASE_BYTES",
-    "MAX_RELEASE_CELLS",
-    "MAX_RELEASE_ROWS",
-    "MAX_XLSX_COMPRESSION_RATIO",
-    "MAX_XLSX_UNCOMPRESSED_BYTES",
     "Table",
     "check_name",
     "read_table",
@@ -74,11 +64,6 @@ def check_name(file: str) -> None:
     )
 
 
-def _limits() -> Limits:
-    """The limits as this module has them now (a test may lower one with monkeypatch)."""
-    return Limits(MAX_RELEASE_ROWS, MAX_RELEASE_CELLS, MAX_XLSX_UNCOMPRESSED_BYTES, MAX_XLSX_COMPRESSION_RATIO)
-
-
 def _table(
     file: str,
     rows: list[tuple[int, list[str]]],
@@ -110,12 +95,17 @@ def _no_header(file: str) -> FileProblems:
     )
 
 
-def read_table(path: Path, is_header: Callable[[list[str]], bool]) -> Table:
+def read_table(path: Path, is_header: Callable[[list[str]], bool], settings: Settings | None = None) -> Table:
     """Read a release file. `is_header` recognises the header row, so title rows
     above it (common in spreadsheets and SSB exports) are skipped. In a CSV file
     the header row also decides the separator: the sniffed one is tried first,
     then the others, so rows written with another separator than the header's
-    are reported row by row (staging) instead of hiding the header."""
+    are reported row by row (staging) instead of hiding the header.
+
+    The file is read under the limits of `settings` (the run's; without them, the
+    environment's ITIP_MAX_* variables as they are now: itip.settings.given_or_env)."""
+    settings = given_or_env(settings)
+    limits = Limits.of(settings)
     file = path.name
     check_name(file)
     try:
@@ -125,15 +115,14 @@ def read_table(path: Path, is_header: Callable[[list[str]], bool]) -> Table:
     if not stat.S_ISREG(status.st_mode):  # a pipe would block the read, a device never end
         raise _fail(file, "unreadable", "is not a regular file (a folder, pipe or device)")
     size = status.st_size
-    if size > MAX_RELEASE_BYTES:
-        raise _fail(
-            file, "size", f"is {size:,} bytes, over the limit of {MAX_RELEASE_BYTES:,} (ITIP_MAX_RELEASE_BYTES)"
-        )
+    if size > settings.max_release_bytes:
+        limit = settings.max_release_bytes
+        raise _fail(file, "size", f"is {size:,} bytes, over the limit of {limit:,} (ITIP_MAX_RELEASE_BYTES)")
     if size == 0:
         raise _fail(file, "empty", "is empty")
     try:
         if path.suffix.lower() == ".xlsx":
-            rows, sheet = read_xlsx(path, _limits())
+            rows, sheet = read_xlsx(path, limits)
             table = _table(file, rows, is_header, sheet=sheet)
             if table is None:
                 raise _no_header(file)
@@ -145,7 +134,7 @@ def read_table(path: Path, is_header: Callable[[list[str]], bool]) -> Table:
     outcome: FileProblems | None = None
     for delimiter in (sniffed, *(d for d in DELIMITERS if d != sniffed)):
         try:
-            rows = parse_csv(text, delimiter, file, _limits())
+            rows = parse_csv(text, delimiter, file, limits)
         except _CsvError as exc:
             outcome = outcome or exc
             continue

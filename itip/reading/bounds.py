@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from itip.problems import FileProblems, Problem
+from itip.settings import Settings
 
 
 @dataclass(frozen=True)
 class Limits:
-    """The configured limits a file is read under (itip.paths; ITIP_MAX_* variables)."""
+    """The configured limits a file is read under (from the run's settings; ITIP_MAX_* variables)."""
 
     rows: int
     cells: int
@@ -19,6 +20,16 @@ class Limits:
     #: The variable that sets `xlsx_uncompressed_bytes`, and what the workbook should be, for messages.
     xlsx_size_setting: str = "ITIP_MAX_XLSX_UNCOMPRESSED_BYTES"
     xlsx_kind: str = "a published-figure workbook"
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits of a published-figure file under these settings."""
+        return cls(
+            settings.max_release_rows,
+            settings.max_release_cells,
+            settings.max_xlsx_uncompressed_bytes,
+            settings.max_xlsx_compression_ratio,
+        )
 
 
 def fail(file: str, check: str, message: str, row: int | None = None) -> FileProblems:

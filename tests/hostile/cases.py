@@ -54,7 +54,7 @@ class Case:
     name: Callable[[int], str] | None = None
     #: Writes the file itself (sparse files), instead of `make`.
     writer: Callable[[Path], None] | None = None
-    #: Limits of itip.reading replaced for this case (not usable in a shared ingest run).
+    #: Settings (itip.settings field names) changed for this case (not usable in a shared ingest run).
     limits: dict[str, int] = field(default_factory=dict)
     #: Measured for bounded memory and time in a fresh process.
     heavy: bool = False
@@ -610,7 +610,7 @@ CASES: list[Case] = [
         csv_rows(HEADER, trust()),
         (SIZE,),
         "over the limit of 64 (ITIP_MAX_RELEASE_BYTES)",
-        limits={"MAX_RELEASE_BYTES": 64},
+        limits={"max_release_bytes": 64},
     ),
     Case(
         "one-line-of-a-million-cells",

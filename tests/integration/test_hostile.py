@@ -20,11 +20,13 @@ import duckdb
 import openpyxl
 import pytest
 
-import itip.reading
 from itip.codebook import Codebook
-from itip.problems import Problem
+from itip.problems import FileProblems, Problem
+from itip.reading import read_table
 from itip.reading.workbook import _entity_attack, _xlsx_failure
 from itip.release import check_release, discover
+from itip.settings import NUMBERS, Settings
+from itip.staging import is_header
 from tests.conftest import REPO
 from tests.hostile.cases import (
     CASES,
@@ -87,7 +89,8 @@ def test_hostile_file_is_refused_with_its_exact_problems(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in case.limits.items():
-        monkeypatch.setattr(itip.reading, name, value)
+        # as a user sets it: the environment that `itip check` and the ingest read their settings from
+        monkeypatch.setenv(NUMBERS[name].env, str(value))
     year = year_of(case)
     path = case.write(tmp_path, year)
     started = time.monotonic()
@@ -118,27 +121,48 @@ def test_odd_file_that_must_load(tolerated: Tolerated, tmp_path: Path) -> None:
 def test_limits_are_configured_by_environment_variables() -> None:
     """Each documented limit is read from its environment variable."""
     env = {
-        **os.environ,
         "ITIP_MAX_RELEASE_BYTES": "11",
         "ITIP_MAX_RELEASE_ROWS": "12",
         "ITIP_MAX_RELEASE_CELLS": "13",
         "ITIP_MAX_XLSX_UNCOMPRESSED_BYTES": "14",
         "ITIP_MAX_XLSX_COMPRESSION_RATIO": "15",
     }
-    code = (
-        "from itip import reading as r; print(r.MAX_RELEASE_BYTES, r.MAX_RELEASE_ROWS, r.MAX_RELEASE_CELLS, "
-        "r.MAX_XLSX_UNCOMPRESSED_BYTES, r.MAX_XLSX_COMPRESSION_RATIO)"
+    s = Settings.from_env(env)
+    limits = (
+        s.max_release_bytes,
+        s.max_release_rows,
+        s.max_release_cells,
+        s.max_xlsx_uncompressed_bytes,
+        s.max_xlsx_compression_ratio,
     )
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["11", "12", "13", "14", "15"]
+    assert limits == (11, 12, 13, 14, 15)
 
 
-def test_a_configured_row_limit_names_the_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(itip.reading, "MAX_RELEASE_ROWS", 3)
+def test_a_configured_row_limit_names_the_row(tmp_path: Path) -> None:
     path = tmp_path / "itip_2020.csv"
     path.write_text(f"{HEADER}\n{trust()}\n{trust('48')}\n{trust('49')}\n", encoding="utf-8")
-    result = check_release(path, _codebook())
-    assert checks(result.problems) == [(4, None, "size")]
+    with pytest.raises(FileProblems) as refused:
+        read_table(path, is_header, Settings(max_release_rows=3))
+    assert checks(refused.value.problems) == [(4, None, "size")]
+    read_table(path, is_header, Settings(max_release_rows=4))  # the same file within the limit reads
+
+
+def test_itip_check_reads_its_limits_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings `itip check` builds at its start reach the reader: a row limit set in
+    the environment refuses a file that the default limit lets through."""
+    from typer.testing import CliRunner
+
+    from itip.cli import app
+
+    path = REPO / "raw" / "itip_2023.csv"  # a real published file, loaded by every ingest
+    monkeypatch.delenv("ITIP_MAX_RELEASE_ROWS", raising=False)
+    accepted = CliRunner().invoke(app, ["check", str(path)])
+    assert accepted.exit_code == 0, accepted.output
+    monkeypatch.setenv("ITIP_MAX_RELEASE_ROWS", "3")
+    refused = CliRunner().invoke(app, ["check", str(path)])
+    assert refused.exit_code == 1
+    assert refused.output.startswith("itip_2023.csv, row ")
+    assert "has more than 3 rows, over the limit (ITIP_MAX_RELEASE_ROWS)" in refused.output
 
 
 # --- the XML parser itself is hardened ---------------------------------------------------
