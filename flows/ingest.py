@@ -28,7 +28,7 @@ from itip.codebook import Codebook, load_codebook
 from itip.editions import EDITIONS_KIND
 from itip.failpoints import failpoint
 from itip.lake import Lake, target
-from itip.paths import CODEBOOK, default_raw
+from itip.paths import CODEBOOK
 from itip.privacy import load_key
 from itip.problems import ItipError, Problem
 from itip.release import RESPONDENTS_KIND, Discovery, ReleaseFile, discover
@@ -100,7 +100,7 @@ def _process_copy(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, se
     release = plan.release
     limit = settings.max_respondent_bytes if release.kind == RESPONDENTS_KIND else settings.max_release_bytes
     try:
-        with private_copy(release.path, limit) as copied:
+        with private_copy(release.path, limit, settings) as copied:
             failpoint("after_read")
             entry = (
                 lib.cache_key(release.path),
@@ -230,10 +230,10 @@ def ingest(
     there, every file is one DuckLake transaction. `verify` hashes every file instead of
     trusting the stat cache for files whose stat is unchanged (itip ingest --verify).
     """
-    raw_dir = Path(raw_dir or default_raw())
-    warehouse = target(warehouse, lake_data)
-    codebook = load_codebook(Path(codebook_path or CODEBOOK))
     settings = Settings.from_env()  # once, at the flow's entry; passed down from here
+    raw_dir = Path(raw_dir or settings.raw)
+    warehouse = target(warehouse, lake_data, settings)
+    codebook = load_codebook(Path(codebook_path or CODEBOOK))
     logger = get_run_logger()
     try:
         outcomes = _ingest_locked(raw_dir, warehouse, codebook, settings, verify)

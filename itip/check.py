@@ -61,4 +61,4 @@ def check(
         return check_release(path, codebook, settings=settings)
     from itip.editions import check_editions
 
-    return check_editions(path, codebook)
+    return check_editions(path, codebook, settings)

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
     from itip.ingest import FileOutcome
     from itip.lake import Lake
-    from itip.settings import Settings
 
 #: Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
@@ -353,7 +352,7 @@ def check(files: Annotated[list[Path], typer.Argument(help="Release files to che
         codebook = load_codebook()
     except ItipError as exc:
         raise _fail(str(exc)) from None
-    settings = _settings()
+    settings = _run_settings()
     failed = False
     for path in files:
         if not path.is_file():
@@ -394,16 +393,6 @@ def _respondent_key() -> bytes:
 
     try:
         return load_key(_where(None))
-    except ItipError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _settings() -> Settings:
-    """The settings this command runs with (the environment's, refused in one line if unusable)."""
-    from itip.settings import Settings
-
-    try:
-        return Settings.from_env()
     except ItipError as exc:
         raise _fail(str(exc)) from None
 

@@ -33,27 +33,3 @@ def default_raw() -> Path:
     from itip.settings import Settings
 
     return Settings.from_env().raw
-
-
-#: Transitional: names this module had as import-time globals, still imported by
-#: itip/respondents.py and flows/ingest.py until their conversion to a `Settings` argument
-#: (issue 10, the respondents restructuring) is merged; delete this and `__getattr__` then.
-#: Resolved from the environment when asked for, never when this module is imported.
-_MOVED_TO_SETTINGS = {
-    "MAX_RELEASE_BYTES": "max_release_bytes",
-    "MAX_RELEASE_ROWS": "max_release_rows",
-    "MAX_RELEASE_CELLS": "max_release_cells",
-    "MAX_XLSX_UNCOMPRESSED_BYTES": "max_xlsx_uncompressed_bytes",
-    "MAX_XLSX_COMPRESSION_RATIO": "max_xlsx_compression_ratio",
-    "MAX_RESPONDENT_XLSX_UNCOMPRESSED_BYTES": "max_respondent_xlsx_uncompressed_bytes",
-}
-
-
-def __getattr__(name: str) -> int:
-    if name in _MOVED_TO_SETTINGS:
-        from itip.settings import Settings
-
-        value = getattr(Settings.from_env(), _MOVED_TO_SETTINGS[name])
-        assert isinstance(value, int)
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -168,8 +168,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_release(path: Path) -> Table:
-    return read_table(path, is_header)
+def read_release(path: Path, settings: Settings | None = None) -> Table:
+    return read_table(path, is_header, settings)
 
 
 def validate_release(table: Table, year: int) -> tuple[pd.DataFrame, list[Problem], list[str]]:
@@ -226,7 +226,7 @@ def check_release(path: Path, codebook: Codebook, year: int | None = None, setti
     if refusal is not None:
         return Checked(file, file_year, pd.DataFrame(), [refusal])
     try:
-        table = read_release(path)
+        table = read_release(path, settings)
     except FileProblems as exc:
         return Checked(file, file_year, pd.DataFrame(), exc.problems)
     staged, staged_problems, warnings = validate_release(table, file_year)

@@ -65,7 +65,7 @@ def check_respondents(
     if private:
         return _check_respondents(path, codebook, year, key, settings)
     try:
-        with private_copy(path, settings.max_respondent_bytes) as copied:
+        with private_copy(path, settings.max_respondent_bytes, settings) as copied:
             return _check_respondents(copied.path, codebook, year, key, settings)
     except Unreadable as exc:
         return _checked(path.name, year, [problem(path.name, None, None, "unreadable", None, str(exc))])
