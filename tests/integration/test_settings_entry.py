@@ -52,7 +52,8 @@ import itip, flows
 names = []
 for package in (itip, flows):
     names.append(package.__name__)
-    names += [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
+    found = pkgutil.walk_packages(package.__path__, package.__name__ + ".")
+    names += [m.name for m in found if not m.name.endswith(".__main__")]  # __main__ runs the command
 for name in names:
     importlib.import_module(name)
 print(json.dumps({"imported": names, "readers": {m: sorted(k) for m, k in readers.items()}}))

@@ -1,0 +1,5 @@
+"""`python -m itip.cli`: the same as the `itip` command."""
+
+from itip.cli import main
+
+main()
