@@ -21,7 +21,7 @@ from itip.checked import Checked
 from itip.codebook import Codebook
 from itip.problems import FileProblems, Problem
 from itip.reading import Table, read_table
-from itip.settings import Settings
+from itip.settings import DEFAULTS, Settings
 from itip.staging import header_positions, parse_count, parse_percent
 
 #: Editions files: itip_editions.csv or itip_editions.xlsx.
@@ -191,7 +191,7 @@ def validate_editions(frame: pd.DataFrame, file: str) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.row or 0, p.column or "", p.check))
 
 
-def check_editions(path: Path, codebook: Codebook, settings: Settings | None = None) -> Checked:
+def check_editions(path: Path, codebook: Codebook, settings: Settings = DEFAULTS) -> Checked:
     """Every check of an editions file, without touching the warehouse: the editions side of
     the check contract (itip.check.check); its rows are in `estimates`, the frame the load
     step stores (in table editions)."""

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from itip.paths import DEFAULT_WAREHOUSE, WAREHOUSE_DIR
 from itip.problems import ItipError
-from itip.settings import DEFAULTS, Settings, given_or_env
+from itip.settings import DEFAULTS, Settings
 
 if TYPE_CHECKING:
     import duckdb
@@ -101,16 +101,14 @@ def is_lake(value: object) -> bool:
 
 
 def target(
-    value: str | Path | Lake | None = None, lake_data: str | Path | None = None, settings: Settings | None = None
+    value: str | Path | Lake | None = None, lake_data: str | Path | None = None, settings: Settings = DEFAULTS
 ) -> Path | Lake:
     """The warehouse a command works on: `value`, else the settings' warehouse
     ($ITIP_WAREHOUSE, else the default file). `ducklake:...` is a lake, with its data path
     from `lake_data` or the settings' lake_data ($ITIP_LAKE_DATA) and its retries from
-    lake_retries. Without the run's settings, the environment's as it is now (a flow called
-    directly: itip.settings.given_or_env)."""
+    lake_retries. The settings are the run's, built where the command or flow started."""
     if isinstance(value, Lake):
         return value
-    settings = given_or_env(settings)
     raw = str(value) if value is not None else settings.warehouse
     if not raw:
         return DEFAULT_WAREHOUSE

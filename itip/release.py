@@ -168,7 +168,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_release(path: Path, settings: Settings | None = None) -> Table:
+def read_release(path: Path, settings: Settings = DEFAULTS) -> Table:
     return read_table(path, is_header, settings)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from itip.problems import ItipError
-from itip.settings import Settings, given_or_env
+from itip.settings import DEFAULTS, Settings
 
 #: `ITIP_PREFECT_SERVER=temporary` makes `itip ingest` start Prefect's own temporary server
 #: for the one run, as before the background server existed (containers, one-off jobs).
@@ -28,7 +28,7 @@ server_app = typer.Typer(
 def _settings_of(ctx: typer.Context) -> Settings:
     """The settings the `itip` command was started with (built once where every command
     starts, itip.cli); the environment's when this sub-app runs on its own."""
-    return ctx.obj if isinstance(ctx.obj, Settings) else given_or_env(None)
+    return ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
 
 
 def _state(state: Path | None, settings: Settings) -> Path:
@@ -40,13 +40,12 @@ def _state(state: Path | None, settings: Settings) -> Path:
     return folder
 
 
-def prefect_api(state: Path | None = None, port: int | None = None, settings: Settings | None = None) -> str | None:
+def prefect_api(state: Path | None = None, port: int | None = None, settings: Settings = DEFAULTS) -> str | None:
     """The Prefect API this command uses: PREFECT_API_URL when configured (it always wins),
     else the background server (in `state`, else the settings' prefect_state), started now
     if it is not running. None: Prefect's temporary server (the settings' prefect_server,
     ITIP_PREFECT_SERVER=temporary). Sets PREFECT_API_URL for the flows of this process.
     PREFECT_API_URL is Prefect's own variable, read here because Prefect reads it once."""
-    settings = given_or_env(settings)
     if os.environ.get("PREFECT_API_URL"):
         return os.environ["PREFECT_API_URL"]
     if settings.prefect_server == "temporary":

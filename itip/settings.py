@@ -176,13 +176,3 @@ def _year_range(span: str) -> tuple[int, int]:
 
 #: The documented defaults, for library calls made without an entry point (tests, notebooks).
 DEFAULTS = Settings()
-
-
-def given_or_env(settings: Settings | None) -> Settings:
-    """`settings` when the caller has the run's; else the environment's, read now.
-
-    For the few library functions (the release-file reader, the private copy, the warehouse
-    target) whose callers do not all hand down the run's settings yet: called without them
-    they still honour the ITIP_* variables, as they did when those were module globals, but
-    read them when called, never when imported."""
-    return settings if settings is not None else Settings.from_env()

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from itip.problems import ItipError
-from itip.settings import Settings, given_or_env
+from itip.settings import DEFAULTS, Settings
 
 #: Characters DuckDB's file readers expand as a glob (and `{a,b}` alternatives).
 GLOB_CHARACTERS = frozenset("*?[]{}")
@@ -101,16 +101,16 @@ def hash_file(path: Path) -> tuple[str, FileStat]:
 
 
 @contextmanager
-def private_copy(path: Path, limit: int | None = None, settings: Settings | None = None) -> Iterator[Copied]:
+def private_copy(path: Path, limit: int | None = None, settings: Settings = DEFAULTS) -> Iterator[Copied]:
     """Copy `path` into a private temporary folder, hashing the bytes as they are copied.
 
     At most `limit + 1` bytes are copied (the reader then refuses the file as too large
     without the copy filling the disk). Raises Unreadable when the file cannot be read or
     changed while it was copied. The copy is deleted when the block ends. The folder is
-    made under the settings' read_tmpdir (ITIP_READ_TMPDIR; without the run's settings,
-    the environment's as it is now: itip.settings.given_or_env), else the system's.
+    made under the settings' read_tmpdir (ITIP_READ_TMPDIR, read where the run started),
+    else the system's.
     """
-    tmpdir = given_or_env(settings).read_tmpdir
+    tmpdir = settings.read_tmpdir
     recorded = time.time_ns()
     fd, before = _open_regular(path)
     src = os.fdopen(fd, "rb", closefd=True)

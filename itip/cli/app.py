@@ -22,7 +22,7 @@ from typer._click.core import Context
 from typer.exceptions import TyperException
 
 from itip.problems import ItipError
-from itip.settings import Settings, given_or_env
+from itip.settings import Settings
 
 if TYPE_CHECKING:
     from itip.lake import Lake
@@ -42,7 +42,7 @@ _run: Settings | None = None
 def _run_settings() -> Settings:
     """The settings this command runs with; the environment's when a function here is
     called outside a command."""
-    return _run if _run is not None else given_or_env(None)
+    return _run if _run is not None else Settings.from_env()
 
 
 def _one_line(text: str) -> str:

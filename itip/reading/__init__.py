@@ -26,7 +26,7 @@ from itip.reading.bounds import Limits
 from itip.reading.bounds import fail as _fail
 from itip.reading.delimited import DELIMITERS, HEADER_SEARCH_ROWS, _CsvError, parse_csv, read_csv, sniff_delimiter
 from itip.reading.workbook import read_xlsx
-from itip.settings import Settings, given_or_env
+from itip.settings import DEFAULTS, Settings
 
 __all__ = [
     "Table",
@@ -95,16 +95,15 @@ def _no_header(file: str) -> FileProblems:
     )
 
 
-def read_table(path: Path, is_header: Callable[[list[str]], bool], settings: Settings | None = None) -> Table:
+def read_table(path: Path, is_header: Callable[[list[str]], bool], settings: Settings = DEFAULTS) -> Table:
     """Read a release file. `is_header` recognises the header row, so title rows
     above it (common in spreadsheets and SSB exports) are skipped. In a CSV file
     the header row also decides the separator: the sniffed one is tried first,
     then the others, so rows written with another separator than the header's
     are reported row by row (staging) instead of hiding the header.
 
-    The file is read under the limits of `settings` (the run's; without them, the
-    environment's ITIP_MAX_* variables as they are now: itip.settings.given_or_env)."""
-    settings = given_or_env(settings)
+    The file is read under the limits of `settings`: the run's, built from the ITIP_MAX_*
+    variables where the command or flow started; the documented defaults without them."""
     limits = Limits.of(settings)
     file = path.name
     check_name(file)
