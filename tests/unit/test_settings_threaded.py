@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from itip.lake import Lake, retry_conflicts, target
-from itip.paths import DEFAULT_WAREHOUSE
+from itip.paths import DEFAULT_WAREHOUSE, RAW_DIR
 from itip.problems import ConfigError, ItipError
 from itip.settings import DEFAULTS, Settings
 from itip.shell import history_file
@@ -69,3 +69,30 @@ def test_prefect_server_mode_and_state_come_from_the_settings(tmp_path: Path, mo
     not_a_folder.write_text("", encoding="utf-8")
     with pytest.raises(ConfigError, match="state folder is not a folder"):
         prefect_api(settings=Settings(prefect_state=not_a_folder))
+
+
+def test_a_library_call_uses_the_settings_it_is_given_not_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the entry point reads ITIP_*: a library function called without the run's
+    settings gets the documented defaults, so what it does never depends on an environment
+    its caller did not see (the entry point's Settings.from_env is what honours the variable)."""
+    from itip.release import read_release
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    source = tmp_path / "itip_2020.csv"
+    source.write_text("a;b\n1;2\n2;3\n3;4\n", encoding="utf-8")
+    monkeypatch.setenv("ITIP_READ_TMPDIR", str(scratch))
+    monkeypatch.setenv("ITIP_MAX_RELEASE_ROWS", "2")
+    monkeypatch.setenv("ITIP_WAREHOUSE", str(tmp_path / "elsewhere.duckdb"))
+    with private_copy(source) as copied:
+        assert scratch not in copied.path.parents
+    with private_copy(source, settings=Settings.from_env()) as copied:
+        assert scratch in copied.path.parents
+    assert target(None) == DEFAULT_WAREHOUSE
+    assert target(None, settings=Settings.from_env()) == tmp_path / "elsewhere.duckdb"
+    published = RAW_DIR / "itip_2023.csv"  # a real published file
+    assert len(read_release(published).rows) > 2
+    with pytest.raises(ItipError, match="ITIP_MAX_RELEASE_ROWS"):
+        read_release(published, Settings.from_env())
