@@ -14,8 +14,6 @@ from pathlib import Path
 
 from itip.lake import PREFIX, Lake
 
-DEFAULT_CRON = "0 6 * * *"
-DEFAULT_TIMEZONE = "Europe/Oslo"
 DEPLOYMENT = "itip-scheduled"
 
 
