@@ -19,14 +19,6 @@ DEFAULT_WAREHOUSE = WAREHOUSE_DIR / "itip.duckdb"
 DEFAULT_PREFECT_STATE = PROJECT_ROOT / ".prefect"
 
 
-def default_warehouse() -> Path:
-    """The warehouse file: `ITIP_WAREHOUSE` if set, else warehouse/itip.duckdb (the
-    environment's settings, read now: for a caller not handed the run's settings)."""
-    from itip.settings import Settings
-
-    return Path(Settings.from_env().warehouse)
-
-
 def default_raw() -> Path:
     """The release folder: `ITIP_RAW` if set, else raw/ (the environment's settings, read
     now: for a caller not handed the run's settings, such as a flow called directly)."""

@@ -11,13 +11,12 @@ import typer.core
 
 from itip.problems import ItipError
 from itip.server_cli import server_app
-from itip.settings import Settings
 
 if TYPE_CHECKING:
     pass
 
 
-from itip.cli.app import LakeDataOpt, WarehouseOpt, _fail, _where, app
+from itip.cli.app import LakeDataOpt, WarehouseOpt, _fail, _run_settings, _where, app
 
 
 class ExportFormat(StrEnum):
@@ -92,7 +91,7 @@ def report(
     target = out or wh_path.parent / "report"
     try:
         result = write_report(
-            wh_path, target, lang=lang.value, codebook=load_codebook(), chart_cache=Settings.from_env().chart_cache
+            wh_path, target, lang=lang.value, codebook=load_codebook(), chart_cache=_run_settings().chart_cache
         )
     except ItipError as exc:
         raise _fail(str(exc)) from None
