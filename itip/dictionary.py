@@ -11,7 +11,6 @@ everything that comes from the warehouse.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -20,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from itip.db import open_warehouse
 from itip.export import column_listing, contract_objects
+from itip.templating import environment
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 INDEX = "index.html"
 #: Folder of the dictionary beside the report's index.html.
 DICTIONARY_DIR = "dictionary"
@@ -147,22 +145,13 @@ def read_dictionary(con: duckdb.DuckDBPyConnection) -> list[ObjectDoc]:
     return sorted(docs.values(), key=lambda d: (d.kind, d.name))
 
 
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def write_dictionary(warehouse: Path, out_dir: Path, lang: str = "no", report_link: str | None = None) -> list[Path]:
     """Write index.html and one page per table and view into `out_dir`; the pages written.
 
     `report_link` (relative to out_dir) links back to the key-figures report."""
     with open_warehouse(warehouse, read_only=True) as wh:
         docs = read_dictionary(wh.con)
-    env = _environment()
+    env = environment()
     words = WORDS.get(lang, WORDS["en"])
     common = {
         "words": words,
@@ -186,15 +175,3 @@ def write_dictionary(warehouse: Path, out_dir: Path, lang: str = "no", report_li
         if stale.name not in wanted:
             stale.unlink()
     return written
-
-
-def dictionary_link_html(lang: str) -> str:
-    """The report's links to the dictionary and the data files written beside it."""
-    from itip.export import DOWNLOAD_DIR, REPORT_DOWNLOADS
-
-    words = WORDS.get(lang, WORDS["en"])
-    files = " · ".join(f'<a href="{DOWNLOAD_DIR}/{name}.csv" download>{name}.csv</a>' for name in REPORT_DOWNLOADS)
-    return (
-        f'<p class="dictionary"><a href="{DICTIONARY_DIR}/{INDEX}">{html.escape(words["link"])}</a></p>'
-        f'<p class="downloads">{html.escape(words["download"])}: {files}</p>'
-    )

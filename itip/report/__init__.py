@@ -2,16 +2,16 @@
 
 Most people who follow IT i praksis never write SQL. This module turns the
 warehouse into a static page in the manner of Digdir's key-figure pages: per
-topic, one card per indicator and segment (and answer, for published
-distributions) with the latest value, the change since the previous comparable
+topic, one card per indicator and segment (a published distribution is one card
+with a row and a line per answer) with the latest value, the change since the previous comparable
 year, whether it is significant, whether it is good or bad news, and a small
 chart of the whole series with its intervals, comparability breaks and
 suppressed years.
 
 The page needs no network: CSS is inline and the charts are PNG files (drawn by
-matplotlib's Agg renderer, no GUI) in `charts/` beside `index.html`. Every text
-that comes from data (sources, file names, labels) is escaped with
-`html.escape`; only http(s) sources become links.
+matplotlib's Agg renderer, no GUI) in `charts/` beside `index.html`. The HTML comes from Jinja2 templates
+(itip/templates/report_*.j2) with autoescaping, so every text that comes from data
+(sources, file names, labels) is escaped; only http(s) sources become links.
 
 Pure library code: it reads the warehouse through `itip.db` (read-only) and
 never imports Prefect.
@@ -30,11 +30,22 @@ from typing import TYPE_CHECKING
 from itip.codebook import Codebook, load_codebook
 from itip.dictionary import DICTIONARY_DIR, write_dictionary
 from itip.export import write_report_downloads
-from itip.report.card_html import card_html
-from itip.report.cards import Card, Point, Report, ReportData, _records, build_cards, headlines, read_report_data
+from itip.report.cards import (
+    Card,
+    Distribution,
+    Point,
+    Report,
+    ReportData,
+    _records,
+    build_cards,
+    headlines,
+    read_report_data,
+    series_of,
+    shown_cards,
+)
 from itip.report.charts import BREAK, LINE, NEUTRAL, _runs, chart_name, draw_chart, label_sides
-from itip.report.formatting import esc, safe_text, source_html
-from itip.report.page import changes_tested_text, headline_text, render_html
+from itip.report.formatting import formula_safe, source_parts
+from itip.report.page import card_html, changes_tested_text, headline_text, render_html
 from itip.report.words import LANGUAGES, TEXT
 
 if TYPE_CHECKING:
@@ -45,6 +56,7 @@ __all__ = [
     "LINE",
     "NEUTRAL",
     "Card",
+    "Distribution",
     "Point",
     "Report",
     "ReportData",
@@ -53,15 +65,16 @@ __all__ = [
     "card_html",
     "changes_tested_text",
     "chart_name",
-    "esc",
+    "formula_safe",
     "headline_markdown",
     "headline_text",
     "headlines",
     "label_sides",
     "read_report_data",
     "render_html",
-    "safe_text",
-    "source_html",
+    "series_of",
+    "shown_cards",
+    "source_parts",
     "write_report",
 ]
 
@@ -93,7 +106,7 @@ def write_report(
     codebook = codebook or load_codebook()
     built_at = built_at or datetime.now(UTC)
     data = read_report_data(warehouse)
-    cards = build_cards(data, codebook)
+    cards = shown_cards(build_cards(data, codebook))
     chart_dir = out_dir / CHART_DIR
     chart_dir.mkdir(parents=True, exist_ok=True)
     charts: list[Path] = []
@@ -163,6 +176,6 @@ def headline_markdown(report: Report, codebook: Codebook | None = None) -> str:
         f"{words['from_releases'].format(count=len(report.releases))} ({files})."
     )
     lines += ["", f"`{report.path}`", "", f"## {words['headlines']}", ""]
-    top = headlines(report.cards)
+    top = headlines(series_of(report.cards))
     lines += [f"- {_md(headline_text(c, codebook, report.lang))}" for c in top] or [words["no_headlines"]]
     return "\n".join(lines) + "\n"

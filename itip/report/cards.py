@@ -1,8 +1,10 @@
 """What the report says about each figure: cards built from the warehouse's `trend` view.
 
-One card per codebook indicator × segment (× answer), with its series of points,
-the comparability breaks it crosses, whether it is current, and the assessment of
-its latest change (good or bad only when the change is significant).
+One series per codebook indicator × segment (× answer), with its points, the
+comparability breaks it crosses, whether it is current, and the assessment of its
+latest change (good or bad only when the change is significant). The page shows a
+series as a card, and the answers of a published distribution together as one card
+(`Distribution`), so the shares are read side by side as they were published.
 """
 
 from __future__ import annotations
@@ -154,6 +156,90 @@ class Card:
 
 
 @dataclass
+class Distribution:
+    """A published distribution of one segment: the shares of each answer of one question,
+    shown as one card with a line per answer (issue 13: never split into a card per answer).
+    Each share keeps its own change, test and assessment."""
+
+    topic: str
+    indicator: Indicator
+    segment: str | None
+    shares: list[Card]
+    chart: str | None = None  # path relative to the HTML file
+
+    @property
+    def key(self) -> str:
+        parts = [self.indicator.id, self.segment or "none"]
+        return "__".join(re.sub(r"[^A-Za-z0-9_-]", "_", p) for p in parts)
+
+    @property
+    def points(self) -> list[Point]:
+        """Every share's points (the card has figures when this is not empty)."""
+        return [p for share in self.shares for p in share.points]
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        return self.shares[0].span
+
+    @property
+    def editions(self) -> tuple[int, ...]:
+        return self.shares[0].editions
+
+    @property
+    def breaks(self) -> list[tuple[int, str]]:
+        return sorted({b for share in self.shares for b in share.breaks})
+
+    @property
+    def crossed_breaks(self) -> list[tuple[int, str]]:
+        return sorted({b for share in self.shares for b in share.crossed_breaks})
+
+    @property
+    def year(self) -> int | None:
+        """The newest year with a figure of any answer: the year the shares are read for."""
+        years = [share.latest.year for share in self.shares if share.latest is not None]
+        return max(years) if years else None
+
+    @property
+    def age_editions(self) -> int | None:
+        year = self.year
+        if year is None or not self.editions:
+            return None
+        return sum(1 for edition in self.editions if edition > year)
+
+    @property
+    def stale(self) -> bool:
+        age = self.age_editions
+        return age is not None and age >= STALE_EDITIONS
+
+
+#: What the page shows as one card: a series, or the shares of a published distribution.
+Shown = Card | Distribution
+
+
+def shown_cards(cards: list[Card]) -> list[Shown]:
+    """The cards as the page shows them: the answer series of one indicator and segment
+    become one `Distribution`, in the order `build_cards` gave them."""
+    shown: list[Shown] = []
+    groups: dict[tuple[str, str | None], Distribution] = {}
+    for card in cards:
+        if card.answer is None:
+            shown.append(card)
+            continue
+        group_key = (card.indicator.id, card.segment)
+        group = groups.get(group_key)
+        if group is None:
+            group = groups[group_key] = Distribution(card.topic, card.indicator, card.segment, [])
+            shown.append(group)
+        group.shares.append(card)
+    return shown
+
+
+def series_of(shown: list[Shown]) -> list[Card]:
+    """Every series behind the shown cards (a distribution's shares one by one)."""
+    return [s for item in shown for s in (item.shares if isinstance(item, Distribution) else [item])]
+
+
+@dataclass
 class ReportData:
     """What the report reads from the warehouse."""
 
@@ -167,7 +253,8 @@ class ReportData:
 class Report:
     path: Path
     charts: list[Path]
-    cards: list[Card]
+    #: The cards as shown: a series, or a distribution's shares together.
+    cards: list[Shown]
     lang: str
     built_at: datetime
     releases: list[dict[str, Any]] = field(default_factory=list)

@@ -1,5 +1,6 @@
 """The small line chart on each card: PNG drawn by matplotlib's Agg renderer (no GUI,
-no network), with 95 % intervals, comparability breaks and years without a figure."""
+no network), with 95 % intervals, comparability breaks and years without a figure.
+A distribution's card has a line per answer, in the colour of its row in the card."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -15,12 +17,20 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from itip.codebook import Codebook
-from itip.report.cards import Card, Point
-from itip.report.formatting import _card_label, _segment_label, fmt_number, fmt_value
+from itip.report.cards import Card, Distribution, Point, Shown
+from itip.report.formatting import _card_label, _label, _segment_label, fmt_number, fmt_value
 from itip.report.words import TEXT
 
 #: Colours of the charts: axis text, the series, and comparability breaks.
 NEUTRAL, LINE, BREAK = "#57606a", "#1f4e79", "#9a6700"
+#: A distribution's answers, in order: LINE first, then Okabe-Ito colours (told apart
+#: with the common colour-vision deficiencies), none close to BREAK.
+SHARES = (LINE, "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000")
+
+
+def share_colour(index: int) -> str:
+    """The colour of a distribution's `index`-th answer, in its chart and its row."""
+    return SHARES[index % len(SHARES)]
 
 
 # --- which charts must be drawn ---------------------------------------------------------
@@ -34,23 +44,34 @@ def _code_version() -> str:
     return digest.hexdigest()
 
 
-def chart_digest(card: Card, lang: str) -> str:
-    """The chart's identity: everything `draw_chart` reads (the points' values, qualifiers,
-    intervals and statuses, the breaks, the span, the page's words) and the code version.
-    Two cards with the same digest draw the same pixels, so a chart on disk under this
-    digest is reused instead of redrawn (issue 9: add a year, redraw only what changed)."""
+def _series(card: Shown) -> list[Card]:
+    return card.shares if isinstance(card, Distribution) else [card]
+
+
+def chart_digest(card: Shown, lang: str) -> str:
+    """The chart's identity: everything `draw_chart` reads (each series' answer and its
+    points' values, qualifiers, intervals and statuses, the breaks, the span, the page's
+    words) and the code version. Two cards with the same digest draw the same pixels, so a
+    chart on disk under this digest is reused instead of redrawn (issue 9: add a year,
+    redraw only what changed)."""
     payload = {
         "code": _code_version(),
         "lang": lang,
         "words": TEXT[lang],
         "span": card.span,
         "breaks": card.breaks,
-        "points": [(p.year, p.value, p.qualifier, p.status, p.ci_low, p.ci_high, p.inferred) for p in card.points],
+        "series": [
+            [
+                None if s.answer is None else s.answer.id,
+                [(p.year, p.value, p.qualifier, p.status, p.ci_low, p.ci_high, p.inferred) for p in s.points],
+            ]
+            for s in _series(card)
+        ],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def chart_name(card: Card, lang: str) -> str:
+def chart_name(card: Shown, lang: str) -> str:
     """File name of the card's chart, addressed by content: a changed series gets a new
     name, so neither this run nor a browser's cache can show an old picture under it."""
     return f"{card.key}-{chart_digest(card, lang)[:16]}.png"
@@ -98,8 +119,8 @@ def label_sides(run: list[Point]) -> list[bool]:
     return sides
 
 
-def draw_chart(card: Card, path: Path, lang: str) -> None:
-    """A small line chart of the whole series with 95 % intervals, breaks and gaps."""
+def _axes(card: Shown, lang: str) -> tuple[Figure, Any]:
+    """The figure and its axes: the span of the survey, 0-100 %, and the breaks crossed."""
     words = TEXT[lang]
     fig = Figure(figsize=(3.6, 1.75), dpi=200)
     FigureCanvasAgg(fig)
@@ -134,7 +155,69 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
             ha="left" if right_side else "right",
             va="top",
         )
+    return fig, ax
 
+
+def _save(fig: Figure, path: Path) -> None:
+    fig.subplots_adjust(left=0.13, right=0.98, top=0.96, bottom=0.14)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fig.savefig(tmp, format="png", metadata={"Software": None})
+    os.replace(tmp, path)  # a reader never sees half a chart
+
+
+def _band(ax: Any, run: list[Point], colour: str, alpha: float) -> None:
+    """The run's 95 % intervals: a band where two or more years have one, else error bars."""
+    with_ci = [p for p in run if p.ci_low is not None and p.ci_high is not None]
+    if len(with_ci) >= 2:
+        ax.fill_between(
+            [p.year for p in with_ci],
+            [p.ci_low or 0.0 for p in with_ci],
+            [p.ci_high or 0.0 for p in with_ci],
+            color=colour,
+            alpha=alpha,
+            linewidth=0,
+        )
+        return
+    for p in with_ci:
+        assert p.ci_low is not None and p.ci_high is not None and p.value is not None
+        ax.errorbar(
+            [p.year],
+            [p.value],
+            yerr=[[p.value - p.ci_low], [p.ci_high - p.value]],
+            color=colour,
+            alpha=0.5,
+            capsize=3,
+            linewidth=1.2,
+        )
+
+
+def _marker(ax: Any, p: Point, colour: str) -> None:
+    """A filled dot for an exact figure, a hollow one for 'under', 'over' or 'about'."""
+    ax.plot(
+        [p.year],
+        [p.value or 0.0],
+        marker="o",
+        markersize=5,
+        color=colour,
+        markerfacecolor="white" if p.qualifier else colour,
+        markeredgewidth=1.5,
+        zorder=4,
+    )
+
+
+def _value_label(p: Point, lang: str) -> str:
+    prefix = {"below": "<", "above": ">", "approx": "~"}.get(p.qualifier or "", "")
+    return prefix + fmt_number(p.value or 0.0, lang) + ("*" if p.inferred else "")
+
+
+def draw_chart(card: Shown, path: Path, lang: str) -> None:
+    """A small line chart of the whole series with 95 % intervals, breaks and gaps;
+    for a distribution, a line per answer."""
+    if isinstance(card, Distribution):
+        _draw_distribution(card, path, lang)
+        return
+    fig, ax = _axes(card, lang)
     for point in card.points:
         if not point.published:
             ax.axvspan(point.year - 0.3, point.year + 0.3, color="#eaeef2", linewidth=0)
@@ -150,47 +233,14 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
             )
 
     for run in _runs(card):
-        xs = [p.year for p in run]
-        ys = [p.value or 0.0 for p in run]
-        with_ci = [p for p in run if p.ci_low is not None and p.ci_high is not None]
-        if len(with_ci) >= 2:
-            ax.fill_between(
-                [p.year for p in with_ci],
-                [p.ci_low or 0.0 for p in with_ci],
-                [p.ci_high or 0.0 for p in with_ci],
-                color=LINE,
-                alpha=0.15,
-                linewidth=0,
-            )
-        for p in with_ci if len(with_ci) < 2 else []:
-            assert p.ci_low is not None and p.ci_high is not None and p.value is not None
-            ax.errorbar(
-                [p.year],
-                [p.value],
-                yerr=[[p.value - p.ci_low], [p.ci_high - p.value]],
-                color=LINE,
-                alpha=0.5,
-                capsize=3,
-                linewidth=1.2,
-            )
-        ax.plot(xs, ys, color=LINE, linewidth=2, zorder=3)
+        _band(ax, run, LINE, 0.15)
+        ax.plot([p.year for p in run], [p.value or 0.0 for p in run], color=LINE, linewidth=2, zorder=3)
         for p, above in zip(run, label_sides(run), strict=True):
-            exact = not p.qualifier
-            ax.plot(
-                [p.year],
-                [p.value or 0.0],
-                marker="o",
-                markersize=5,
-                color=LINE,
-                markerfacecolor=LINE if exact else "white",
-                markeredgewidth=1.5,
-                zorder=4,
-            )
-            prefix = {"below": "<", "above": ">", "approx": "~"}.get(p.qualifier or "", "")
+            _marker(ax, p, LINE)
             value = p.value or 0.0
             anchor = max(value, p.ci_high or value) if above else min(value, p.ci_low or value)
             ax.annotate(
-                prefix + fmt_number(value, lang) + ("*" if p.inferred else ""),
+                _value_label(p, lang),
                 (p.year, anchor),
                 textcoords="offset points",
                 xytext=(0, 6 if above else -6),
@@ -200,21 +250,74 @@ def draw_chart(card: Card, path: Path, lang: str) -> None:
                 fontweight="bold",
                 color="#24292f",
             )
-    fig.subplots_adjust(left=0.13, right=0.98, top=0.96, bottom=0.14)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fig.savefig(tmp, format="png", metadata={"Software": None})
-    os.replace(tmp, path)  # a reader never sees half a chart
+    _save(fig, path)
 
 
-def chart_alt(card: Card, codebook: Codebook, lang: str) -> str:
+#: End labels of a distribution's lines closer than this (percentage points) are spread apart.
+LABEL_GAP_PP = 9.0
+
+
+def _spread(values: list[float]) -> list[float]:
+    """Label heights for these values (in order): each at its value, moved apart just enough
+    that no two are closer than LABEL_GAP_PP, and kept within the axis."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    placed = [0.0] * len(values)
+    floor = -1e9
+    for i in order:
+        placed[i] = max(values[i], floor + LABEL_GAP_PP)
+        floor = placed[i]
+    overflow = max([*placed, 100.0]) - 100.0  # pushed past the top: shift the stack down
+    return [max(y - overflow, 0.0) for y in placed]
+
+
+def _draw_distribution(card: Distribution, path: Path, lang: str) -> None:
+    """A line per answer in its colour (the card's table says which is which), with
+    light interval bands; each answer's value labelled at the end of each run only, moved
+    apart where two answers end close together, so several lines stay readable."""
+    fig, ax = _axes(card, lang)
+    ends: dict[int, list[tuple[Point, str]]] = {}
+    for index, share in enumerate(card.shares):
+        colour = share_colour(index)
+        for run in _runs(share):
+            _band(ax, run, colour, 0.10)
+            ax.plot([p.year for p in run], [p.value or 0.0 for p in run], color=colour, linewidth=1.8, zorder=3)
+            for p in run:
+                _marker(ax, p, colour)
+            ends.setdefault(run[-1].year, []).append((run[-1], colour))
+    for year, labels in ends.items():
+        heights = _spread([p.value or 0.0 for p, _ in labels])
+        for (p, colour), height in zip(labels, heights, strict=True):
+            ax.annotate(
+                _value_label(p, lang),
+                (year, p.value or 0.0),
+                xytext=(year + 0.25, height),
+                textcoords="data",
+                va="center",
+                ha="left",
+                fontsize=7.5,
+                fontweight="bold",
+                color=colour,
+            )
+    _save(fig, path)
+
+
+def chart_alt(card: Shown, codebook: Codebook, lang: str) -> str:
+    """The chart in words, for a screen reader: every figure of every series."""
     words = TEXT[lang]
-    points = "; ".join(
-        f"{p.year}: {fmt_value(p, lang)}" + (f" ({words['inferred']})" if p.inferred else "") for p in card.points
-    )
-    text = words["chart_alt"].format(
-        label=_card_label(card, lang), segment=_segment_label(card, codebook, lang), points=points
-    )
+
+    def points(series: Card) -> str:
+        return "; ".join(
+            f"{p.year}: {fmt_value(p, lang)}" + (f" ({words['inferred']})" if p.inferred else "") for p in series.points
+        )
+
+    if isinstance(card, Distribution):
+        label = _label(card.indicator, lang, card.indicator.id)
+        described = " | ".join(
+            f"{_label(s.answer, lang, s.answer.id if s.answer else '')}: {points(s)}" for s in card.shares
+        )
+    else:
+        label, described = _card_label(card, lang), points(card)
+    text = words["chart_alt"].format(label=label, segment=_segment_label(card, codebook, lang), points=described)
     for year, _ in card.crossed_breaks:
         text += " " + words["chart_alt_break"].format(year=year)
     return text

@@ -1,30 +1,25 @@
-"""Numbers, labels and text from data, as the report shows them: escaped for HTML,
-with a decimal comma and a typographic minus in Norwegian."""
+"""Numbers, labels and text from data, as the report shows them: with a decimal comma
+and a typographic minus in Norwegian. Plain text only: the templates escape it
+(Jinja2's autoescaping), so nothing here writes markup."""
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from itip.codebook import Codebook
-from itip.report.cards import Card, Point
+from itip.report.cards import Card, Point, Shown
 from itip.report.words import MINUS, TEXT
 
 
-def esc(value: object) -> str:
-    """Text from data, escaped for HTML (also inside attribute values)."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def safe_text(value: object) -> str:
-    """Text from outside files, escaped for HTML, with a leading =, +, -, @ neutralised
-    the way `itip sql --csv` does: a copied table must not become spreadsheet formulas."""
+def formula_safe(value: object) -> str:
+    """Text from outside files with a leading =, +, -, @ neutralised the way `itip sql --csv`
+    does: a table copied from the page must not become spreadsheet formulas."""
     text = "" if value is None else str(value)
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         text = "'" + text
-    return esc(text)
+    return text
 
 
 def fmt_number(value: float, lang: str, decimals: int = 1) -> str:
@@ -65,19 +60,17 @@ def _label(entry: Any, lang: str, fallback: str) -> str:
     return str(getattr(entry, f"label_{lang}", None) or fallback)
 
 
-def source_html(source: str) -> str:
-    """A link for an http(s) source, else the citation as (escaped) text. A URL followed
-    by words (`https://... (a later version of the page)`) is a link and the words."""
+def source_parts(source: str) -> list[tuple[str, str | None]]:
+    """A source as (text, link) pieces: an http(s) URL is a link shown by its host, anything
+    else is text (formula-safe). A URL followed by words (`https://... (a later version of
+    the page)`) is a link and the words. Never a link to another scheme (javascript:)."""
     url, _, rest = source.strip().partition(" ")
     if rest and not re.search(r"\s", url) and urlsplit(url).scheme in ("http", "https"):
-        return f"{source_html(url)} {safe_text(rest.strip())}"
+        return [*source_parts(url), (formula_safe(rest.strip()), None)]
     parts = urlsplit(source.strip()) if source else None
     if parts is not None and parts.scheme in ("http", "https") and parts.netloc and not re.search(r"\s", source):
-        host = parts.netloc.lower().removeprefix("www.")
-        return (
-            f'<a href="{esc(source.strip())}" title="{esc(source.strip())}" rel="noopener noreferrer">{esc(host)}</a>'
-        )
-    return safe_text(source)
+        return [(parts.netloc.lower().removeprefix("www."), source.strip())]
+    return [(formula_safe(source), None)]
 
 
 def _card_label(card: Card, lang: str) -> str:
@@ -87,7 +80,7 @@ def _card_label(card: Card, lang: str) -> str:
     return label
 
 
-def _segment_label(card: Card, codebook: Codebook, lang: str) -> str:
+def _segment_label(card: Shown, codebook: Codebook, lang: str) -> str:
     if card.segment is None:
         return _label(codebook.surveys.get(card.indicator.survey), lang, card.indicator.survey)
     return _label(codebook.segments.get(card.segment), lang, card.segment)

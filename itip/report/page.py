@@ -1,62 +1,44 @@
 """The whole page: header, headline changes, one section per topic, and the releases
-and breaks it was built from. CSS is inline so the page needs no network."""
+and breaks it was built from, rendered from Jinja2 templates (itip/templates/report_*.j2)
+with autoescaping: text from data is escaped where the template writes it. CSS is inline
+so the page needs no network.
+
+Python decides what is said (the cards, the numbers as text, which break applies where);
+the templates decide the markup. The helpers handed to the templates take the page's
+language already bound, so a template never formats a number itself."""
 
 from __future__ import annotations
 
-import string
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from itip.codebook import Codebook
-from itip.dictionary import dictionary_link_html
-from itip.report.card_html import card_html
-from itip.report.cards import Card, ReportData, _opt, _records, headlines
+from itip.dictionary import DICTIONARY_DIR, INDEX, WORDS
+from itip.export import DOWNLOAD_DIR, REPORT_DOWNLOADS
+from itip.report.cards import Card, Distribution, Point, ReportData, Shown, _opt, _records, headlines, series_of
+from itip.report.charts import chart_alt, share_colour
 from itip.report.formatting import (
     _card_label,
     _label,
     _previous,
     _segment_label,
-    esc,
+    _since,
     fmt_change,
     fmt_number,
+    fmt_p,
     fmt_value,
-    safe_text,
+    formula_safe,
+    source_parts,
 )
-from itip.report.words import ARROWS, TEXT, VERDICT
+from itip.report.words import ARROWS, MINUS, STALE_TEXT, TEXT, VERDICT
+from itip.templating import environment
 
 #: The page's style sheet, inlined into the page (no network, no second file to lose).
 CSS = Path(__file__).with_name("report.css").read_text(encoding="utf-8")
-
-PAGE = string.Template(
-    """<!DOCTYPE html>
-<html lang="$lang">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="itip report">
-<title>$title</title>
-<style>$css</style>
-</head>
-<body>
-<header class="page">
-<h1>$title</h1>
-<p>$intro</p>
-<p class="meta">$meta</p>
-</header>
-<main>
-<nav class="toc" aria-label="$contents">$toc</nav>
-$headlines
-$topics
-$about
-</main>
-<footer class="page">$footer</footer>
-</body>
-</html>
-"""
-)
 
 
 def headline_text(card: Card, codebook: Codebook, lang: str) -> str:
@@ -92,44 +74,135 @@ def changes_tested_text(trend: pd.DataFrame, lang: str) -> str:
     return words["tested"].format(tested=len(tested), years=years, significant=significant)
 
 
-def render_html(cards: list[Card], data: ReportData, codebook: Codebook, lang: str, built_at: datetime) -> str:
+def _stat_text(point: Point, lang: str) -> str:
+    """The interval and n of a figure in one line, or the edition's respondents when the
+    figure has no n of its own."""
     words = TEXT[lang]
-    releases = _records(data.releases)
-    topics_html = []
-    toc = []
+    extra = []
+    if point.ci_low is not None and point.ci_high is not None:
+        ci = words["ci"].format(low=fmt_number(point.ci_low, lang), high=fmt_number(point.ci_high, lang))
+        extra.append(("≈ " if point.ci_approximate else "") + ci)
+    if point.n is not None:
+        extra.append(words["n"].format(n=point.n))
+    elif point.edition_respondents is not None:  # who answered the edition, not the n of this figure
+        extra.append(words["edition_n"].format(n=point.edition_respondents, year=point.year))
+    return " · ".join(extra)
+
+
+def _ci_text(point: Point, lang: str) -> str:
+    if point.ci_low is None or point.ci_high is None:
+        return ""
+    low, high = fmt_number(point.ci_low, lang), fmt_number(point.ci_high, lang)
+    return ("≈ " if point.ci_approximate else "") + f"{low}–{high}"
+
+
+def _stale_text(item: Shown, lang: str) -> str:
+    """The badge on a key figure from an older edition, so it is not read as current."""
+    if not item.stale:
+        return ""
+    year = item.year if isinstance(item, Distribution) else (item.latest.year if item.latest else None)
+    return STALE_TEXT[lang].format(year=year, age=item.age_editions, newest=max(item.editions))
+
+
+def _verdict(card: Card, lang: str) -> str:
+    words = TEXT[lang]
+    assessment = card.assessment or "neutral"
+    return words["unchanged"] if card.direction == "flat" else words[VERDICT.get(assessment, assessment)]
+
+
+def _data_value(card: Card) -> str:
+    """The latest value as a plain number for scripts reading the page (data-value)."""
+    latest = card.latest
+    return "" if latest is None or latest.value is None else fmt_number(latest.value, "en").replace(MINUS, "-")
+
+
+def _table_rows(item: Shown) -> list[tuple[Card, Point]]:
+    """The rows of the card's table: year by year, a distribution's answers in codebook order."""
+    if isinstance(item, Card):
+        return [(item, p) for p in item.points]
+    rank = {id(share): i for i, share in enumerate(item.shares)}
+    rows = [(share, p) for share in item.shares for p in share.points]
+    return sorted(rows, key=lambda row: (row[1].year, rank[id(row[0])]))
+
+
+def _table_columns(item: Shown) -> list[str]:
+    """n, interval and p columns only where the series has them; the answer for a distribution."""
+    points = item.points
+    columns = ["col_year", *(["answer"] if isinstance(item, Distribution) else []), "col_value"]
+    columns += ["col_n"] if any(p.n is not None for p in points) else []
+    columns += ["col_ci"] if any(p.ci_low is not None for p in points) else []
+    columns += ["col_change"]
+    columns += ["col_p"] if any(p.p_value is not None for p in points) else []
+    return [*columns, "col_comparable", "col_source"]
+
+
+def _latest_sources(item: Distribution) -> list[str]:
+    """The sources of the shares' latest figures, each once."""
+    found: list[str] = []
+    for share in item.shares:
+        if share.latest is not None and share.latest.source not in found:
+            found.append(share.latest.source)
+    return found
+
+
+def _helpers(codebook: Codebook, lang: str) -> dict[str, Any]:
+    """What the templates may call, with the page's language bound."""
+    return {
+        "w": TEXT[lang],
+        "arrows": ARROWS,
+        "value": lambda p: fmt_value(p, lang),
+        "change_text": lambda v: fmt_change(v, lang),
+        "p_text": lambda v: fmt_p(v, lang),
+        "q_text": lambda v: fmt_p(v, lang).replace("p", "q", 1),
+        "ci_text": lambda p: _ci_text(p, lang),
+        "stat_text": lambda p: _stat_text(p, lang),
+        "since": lambda c: _since(c, lang),
+        "verdict": lambda c: _verdict(c, lang),
+        "label": lambda entry: _label(entry, lang, getattr(entry, "id", "")),
+        "card_label": lambda c: _card_label(c, lang),
+        "segment_label": lambda c: _segment_label(c, codebook, lang),
+        "survey_label": lambda c: _label(codebook.surveys.get(c.indicator.survey), lang, c.indicator.survey),
+        "stale_text": lambda item: _stale_text(item, lang),
+        "chart_alt": lambda item: chart_alt(item, codebook, lang),
+        "last_published": lambda c: next((p for p in reversed(c.points) if p.published), None),
+        "data_value": _data_value,
+        "table_rows": _table_rows,
+        "table_columns": _table_columns,
+        "latest_sources": _latest_sources,
+        "share_colour": share_colour,
+        "source_parts": source_parts,
+        "formula_safe": formula_safe,
+        "is_distribution": lambda item: isinstance(item, Distribution),
+    }
+
+
+def card_html(card: Shown, codebook: Codebook, lang: str) -> str:
+    """One card alone, as the page shows it (for tests and for embedding one figure elsewhere)."""
+    macros = environment().get_template("report_cards.html.j2").make_module(_helpers(codebook, lang))
+    render = getattr(macros, "distribution" if isinstance(card, Distribution) else "card")
+    return str(render(card))
+
+
+def render_html(cards: list[Shown], data: ReportData, codebook: Codebook, lang: str, built_at: datetime) -> str:
+    """The page: `cards` as shown (a series or a distribution each), in codebook topic order."""
+    words = TEXT[lang]
+    topics = []
     for topic, entry in codebook.topics.items():
         topic_cards = [c for c in cards if c.topic == topic]
-        if not topic_cards:
-            continue
-        label = _label(entry, lang, topic)
-        toc.append(f'<a href="#topic-{esc(topic)}">{esc(label)}</a>')
-        topics_html.append(
-            f'<section class="topic" id="topic-{esc(topic)}" aria-labelledby="h-{esc(topic)}">'
-            f'<h2 id="h-{esc(topic)}">{esc(label)}</h2><div class="cards">'
-            + "".join(card_html(c, codebook, lang) for c in topic_cards)
-            + "</div></section>"
-        )
-    top = headlines(cards)
-    if top:
-        items = "".join(f"<li>{esc(headline_text(c, codebook, lang))}</li>" for c in top)
-        headlines_html = (
-            f'<section class="headlines"><h2>{esc(words["headlines"])}</h2><ul>{items}</ul>'
-            f'<p class="tested">{esc(changes_tested_text(data.trend, lang))}</p></section>'
-        )
-    else:
-        headlines_html = (
-            f'<section class="headlines"><h2>{esc(words["headlines"])}</h2>'
-            f"<p>{esc(words['no_headlines'])}</p>"
-            f'<p class="tested">{esc(changes_tested_text(data.trend, lang))}</p></section>'
-        )
-    release_rows = "".join(
-        f'<tr><td class="num">{"" if _opt(r["year"]) is None else int(r["year"])}</td>'
-        f"<td>{safe_text(r['file_name'])}</td>"
-        f'<td><code>{esc(r["sha256"])}</code></td><td class="num">{int(r["rows"])}</td>'
-        f"<td>{esc(_when(r['loaded_at']))}</td></tr>"
-        for r in releases
-    )
-    shown = {(c.indicator.id, year) for c in cards for year, _ in c.breaks}
+        if topic_cards:
+            topics.append({"id": topic, "label": _label(entry, lang, topic), "cards": topic_cards})
+    series = series_of(cards)
+    releases = [
+        {
+            "year": None if _opt(r["year"]) is None else int(r["year"]),
+            "file_name": r["file_name"],
+            "sha256": r["sha256"],
+            "rows": int(r["rows"]),
+            "loaded_at": _when(r.get("loaded_at")),
+        }
+        for r in _records(data.releases)
+    ]
+    shown = {(c.indicator.id, year) for c in series for year, _ in c.breaks}
     break_rows: dict[tuple[int, str], list[str]] = {}
     for brk in _records(data.breaks):
         indicator = codebook.indicators.get(str(brk["indicator"]))
@@ -143,41 +216,31 @@ def render_html(cards: list[Card], data: ReportData, codebook: Codebook, lang: s
         listed = break_rows.setdefault((int(brk["year"]), str(brk["reason"])), [])
         if applies not in listed:
             listed.append(applies)
-    breaks_html = "".join(
-        f"<p><strong>{esc(words['break'].format(year=year))}</strong> ({esc('; '.join(applies))}): {esc(reason)}</p>"
-        for (year, reason), applies in sorted(break_rows.items())
-    )
-    about = (
-        f'<section class="about" id="about"><h2>{esc(words["releases"])}</h2>'
-        f'<table><thead><tr><th scope="col">{esc(words["col_year"])}</th><th scope="col">{esc(words["col_file"])}</th>'
-        f'<th scope="col">{esc(words["col_sha"])}</th><th scope="col">{esc(words["col_rows"])}</th>'
-        f'<th scope="col">{esc(words["col_loaded"])}</th></tr></thead><tbody>{release_rows}</tbody></table>'
-        + (f"<h2>{esc(words['breaks'])}</h2>{breaks_html}" if breaks_html else "")
-        + f"<p>{esc(words['method'])}</p>"
-        + dictionary_link_html(lang)
-        + "</section>"
-    )
-    indicators = len({c.indicator.id for c in cards})
     built = built_at.astimezone(UTC)
-    meta = (
-        f'{esc(words["built"])} <time datetime="{esc(built.isoformat(timespec="seconds"))}">'
-        f"{esc(built.strftime('%Y-%m-%d %H:%M UTC'))}</time> "
-        f"{esc(words['from_releases'].format(count=len(releases)))} "
-        f"({', '.join(safe_text(r['file_name']) for r in releases)}) · "
-        f"{esc(words['figures'].format(cards=len(cards), indicators=indicators))}"
-    )
-    return PAGE.substitute(
-        lang="nb" if lang == "no" else "en",
-        title=esc(words["title"]),
-        css=CSS,
-        intro=esc(words["intro"]),
-        meta=meta,
-        contents=esc(words["contents"]),
-        toc="".join(toc),
-        headlines=headlines_html,
-        topics="\n".join(topics_html),
-        about=about,
-        footer=esc(words["footer"].format(warehouse=data.warehouse.name)),
+    return (
+        environment()
+        .get_template("report_page.html.j2")
+        .render(
+            _helpers(codebook, lang),
+            html_lang="nb" if lang == "no" else "en",
+            css=Markup(CSS),  # our own file, not data: written as it is
+            built=built,
+            releases=releases,
+            figure_count=len(series),
+            indicator_count=len({c.indicator.id for c in series}),
+            topics=topics,
+            headlines=[headline_text(c, codebook, lang) for c in headlines(series)],
+            tested=changes_tested_text(data.trend, lang),
+            breaks=[
+                {"year": year, "reason": reason, "applies": applies}
+                for (year, reason), applies in sorted(break_rows.items())
+            ],
+            dictionary_words=WORDS.get(lang, WORDS["en"]),
+            dictionary_href=f"{DICTIONARY_DIR}/{INDEX}",
+            downloads=REPORT_DOWNLOADS,
+            download_dir=DOWNLOAD_DIR,
+            warehouse_name=data.warehouse.name,
+        )
     )
 
 

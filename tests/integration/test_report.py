@@ -54,6 +54,9 @@ class Element:
     tag: str
     attrs: dict[str, str]
     text: str = ""
+    #: The answer whose part of a distribution's card this element is in (data-answer of
+    #: itself or an ancestor inside the card); None for what the card's answers share.
+    answer: str | None = None
 
     @property
     def classes(self) -> set[str]:
@@ -73,6 +76,23 @@ class CardView:
         found = self.find(tag, cls)
         assert len(found) == 1, (tag, cls, found)
         return found[0]
+
+    def share(self, answer: str) -> CardView:
+        """One answer of a distribution's card, read as if it were a card: its row of
+        shares (whose attributes it takes), its rows of the table, and what the answers
+        share (title, tags, notes, chart, source)."""
+        (row,) = [
+            e for e in self.elements if e.tag == "tr" and "share" in e.classes and e.attrs["data-answer"] == answer
+        ]
+        text = self.text
+        for other in self.elements:
+            if other.answer not in (None, answer) and "data-answer" in other.attrs:
+                text = text.replace(other.text, " ", 1)
+        return CardView(
+            {**self.attrs, **row.attrs, "class": self.attrs["class"]},
+            text,
+            [e for e in self.elements if e.answer in (None, answer)],
+        )
 
 
 class PageParser(HTMLParser):
@@ -95,6 +115,8 @@ class PageParser(HTMLParser):
             self._card = CardView(element.attrs)
             self._card_depth = len(self._stack)
         elif self._card is not None:
+            inherited = self._stack[-1].answer if len(self._stack) > self._card_depth + 1 else None
+            element.answer = element.attrs.get("data-answer") or inherited
             self._card.elements.append(element)
         if tag not in VOID:
             self._stack.append(element)
@@ -124,15 +146,26 @@ def parse(page: str) -> PageParser:
 
 
 def card(page: PageParser, indicator: str, segment: str = "all", answer: str = "") -> CardView:
+    """The card of a series; with `answer`, that answer's part of its distribution's card."""
     found = [
         c
         for c in page.cards
         if c.attrs["data-indicator"] == indicator
         and c.attrs["data-segment"] == segment
-        and c.attrs["data-answer"] == answer
+        and c.attrs["data-answer"] == ""
     ]
     assert len(found) == 1, (indicator, segment, answer, len(found))
+    if answer:
+        assert found[0].attrs.get("data-kind") == "distribution", (indicator, segment, answer)
+        return found[0].share(answer)
+    assert found[0].attrs.get("data-kind") != "distribution", (indicator, segment)
     return found[0]
+
+
+def cards_shown(series: Any) -> int:
+    """How many cards the page shows for these series: one per series, but one per
+    indicator and segment for the answers of a distribution."""
+    return len({(indicator, segment, "") for indicator, segment, _answer in series})
 
 
 def squash(text: str) -> str:
@@ -217,7 +250,7 @@ def page(bundled: Built) -> PageParser:
 def test_ingest_flow_writes_the_report_and_the_markdown_artifact(bundled: Built) -> None:
     assert (bundled.report_dir / "index.html").is_file()
     charts = sorted((bundled.report_dir / "charts").glob("*.png"))
-    assert len(charts) == len(reference_series())
+    assert len(charts) == cards_shown(reference_series())  # a chart per card
     assert all(Image.open(p).format == "PNG" for p in charts)
     markdown = bundled.artifact
     assert markdown.startswith("# IT i praksis – nøkkeltall")
@@ -232,7 +265,7 @@ def test_ingest_flow_writes_the_report_and_the_markdown_artifact(bundled: Built)
 def test_every_codebook_indicator_is_shown_with_its_real_values(page: PageParser, codebook: Codebook) -> None:
     assert {c.attrs["data-indicator"] for c in page.cards} == set(codebook.indicators)
     series = reference_series()
-    assert len(page.cards) == len(series)
+    assert len(page.cards) == cards_shown(series)
     for (indicator, segment, answer), rows in series.items():
         view = card(page, indicator, segment, answer)
         latest = rows[-1]
@@ -309,16 +342,35 @@ def test_qualifiers_are_shown_with_the_value(page: PageParser) -> None:
     assert squash(card(page, "digitalisation_key_for_sdgs").one("span", "value").text) == "36,4 %"
 
 
-def test_distribution_answers_have_their_own_cards_and_intervals(page: PageParser) -> None:
+def test_a_published_distribution_is_one_card_with_its_shares(bundled: Built, page: PageParser) -> None:
+    """Issue 13: benefits_realised was published as the shares of three answers; the page shows
+    them together, as published, in one card with a row and a line per answer."""
+    (whole,) = [c for c in page.cards if c.attrs["data-indicator"] == "benefits_realised"]
+    assert whole.attrs["data-kind"] == "distribution"
+    assert squash(whole.one("h3").text) == "Lykkes i å realisere planlagte gevinster"
+    shares = [e for e in whole.find("tr", "share")]
+    assert [e.attrs["data-answer"] for e in shares] == ["high", "some", "low"]
+    assert [squash(e.text).split(" %")[0] for e in shares] == [
+        "I stor eller svært stor grad 10",
+        "I noen grad 71",
+        "I liten eller svært liten grad 13",
+    ]
     high = card(page, "benefits_realised", answer="high")
-    assert "Lykkes i å realisere planlagte gevinster – I stor eller svært stor grad" in high.one("h3").text
     assert squash(high.one("span", "value").text) == "10 %"
     assert "95 % KI 6,9–14,3 % · n = 251" in high.text
-    assert [c.attrs["data-answer"] for c in page.cards if c.attrs["data-indicator"] == "benefits_realised"] == [
-        "high",
-        "some",
-        "low",
-    ]
+    assert "71 %" not in high.text  # another answer's share is not read as this one's
+    # One chart with a line in each answer's colour, the colour of its row's swatch.
+    (img,) = whole.find("img")
+    chart = Image.open(bundled.report_dir / img.attrs["src"]).convert("RGB")
+    for row in shares:
+        (swatch,) = [e for e in whole.find("span", "swatch") if e.answer == row.attrs["data-answer"]]
+        colour = swatch.attrs["style"].split("background-color:")[1].strip()
+        rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert sum(1 for px in chart.getdata() if px == rgb) > 30, row.attrs["data-answer"]
+    assert "I noen grad: 2023: 71 % | I liten eller svært liten grad: 2022: 18 %; 2023: 13 %" in img.attrs["alt"]
+    # The table has every answer's figures, year by year.
+    rows = [(e.attrs["data-year"], e.attrs["data-answer"]) for e in whole.find("tr") if "data-year" in e.attrs]
+    assert rows == sorted(rows, key=lambda r: r[0]) and {a for _, a in rows} == {"high", "some", "low"}
 
 
 def test_report_names_build_time_and_every_release(bundled: Built, page: PageParser) -> None:
@@ -601,7 +653,7 @@ def test_report_in_headless_chromium(bundled: Built, tmp_path: Path) -> None:
     dumped = chromium("--dump-dom", url, profile=tmp_path / "profile")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     dom = parse(dumped.stdout)
-    assert len(dom.cards) == len(reference_series())
+    assert len(dom.cards) == cards_shown(reference_series())
     trust = card(dom, "trust_personal_data_safe")
     assert squash(trust.one("span", "value").text) == "47 %"
     assert squash(trust.one("p", "change").text) == "↓ −3 pp siden 2020 (50 %) · endring, signifikans ukjent"

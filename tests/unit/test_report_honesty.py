@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from itip.codebook import Codebook
-from itip.report import ReportData, _runs, build_cards, card_html, headlines
+from itip.report import Card, Distribution, ReportData, _runs, build_cards, card_html, headlines, shown_cards
+from itip.report.charts import _spread
 from tests.integration.test_report import synthetic
 
 
@@ -108,3 +109,24 @@ def test_missing_years_are_gaps_in_the_chart(codebook: Codebook) -> None:
     assert [[p.year for p in run] for run in _runs(gapped)] == [[2014], [2016]]
     joined = cards["data_sharing_never_or_rarely__all"]
     assert [[p.year for p in run] for run in _runs(joined)] == [[2020, 2021]]
+
+
+def test_a_distribution_is_one_card_whose_answers_keep_their_own_verdicts(codebook: Codebook) -> None:
+    shown = shown_cards(build_cards(synthetic(codebook), codebook))
+    (whole,) = [c for c in shown if isinstance(c, Distribution)]
+    assert [s.answer.id for s in whole.shares if s.answer] == ["high", "some", "low"]
+    assert not [c for c in shown if isinstance(c, Card) and c.answer is not None]  # no card per answer
+    html = card_html(whole, codebook, "en")
+    assert html.count("<article") == 1 and 'data-kind="distribution"' in html
+    # Each share keeps its own change and verdict: a significant fall of 'high' is bad news,
+    # a rise of 'some' that may be chance is not called anything.
+    assert 'data-answer="high" data-value="10" data-direction="down" data-assessment="bad"' in html
+    assert 'data-answer="some" data-value="71" data-direction="up" data-assessment="not_significant"' in html
+    assert html.count("negative development") == 2 and "positive development" not in html
+    assert html.count("<img") == 0  # no chart drawn in this unit test; write_report adds one per card
+
+
+def test_end_labels_of_a_distribution_chart_do_not_collide() -> None:
+    assert _spread([10.0, 13.0, 71.0]) == [10.0, 19.0, 71.0]
+    assert _spread([99.0, 98.0]) == [100.0, 91.0]  # kept within the axis
+    assert _spread([50.0]) == [50.0]
