@@ -8,9 +8,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-# No telemetry from Prefect, no interpreter downloads by uv: everything comes from the package index.
-export DO_NOT_TRACK := 1
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
+# No interpreter downloads by uv: everything comes from the package index. (Prefect's telemetry
+# is off in every itip process, itip.server.TELEMETRY_OFF, and for `prefect` here, prefect.toml.)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 

@@ -6,6 +6,8 @@ database). Values already set in the environment win."""
 
 import os
 
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from itip.server import TELEMETRY_OFF
+
+for _name, _value in TELEMETRY_OFF.items():
+    os.environ.setdefault(_name, _value)
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")

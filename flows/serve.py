@@ -13,6 +13,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from itip.lake import PREFIX, Lake
+from itip.server import TELEMETRY_OFF
 
 DEPLOYMENT = "itip-scheduled"
 
@@ -57,7 +58,7 @@ def run_hint(api_url: str) -> list[str]:
     (`prefect deployment run ...`) lacks the API URL of a server started here, so it
     would talk to an ephemeral server of its own and find no such deployment."""
     prefect = shlex.quote(str(Path(sys.executable).with_name("prefect")))
-    env = f"PREFECT_API_URL={shlex.quote(api_url)} DO_NOT_TRACK=1"
+    env = f"PREFECT_API_URL={shlex.quote(api_url)} DO_NOT_TRACK={TELEMETRY_OFF['DO_NOT_TRACK']}"
     return [
         "run the ingest now (from another shell):",
         f"  {env} {prefect} deployment run {shlex.quote('ingest/' + DEPLOYMENT)}",

@@ -160,8 +160,10 @@ def stage_editions(table: Table, codebook: Codebook) -> tuple[pd.DataFrame, list
     return frame, problems
 
 
-def validate_editions(frame: pd.DataFrame, file: str) -> list[Problem]:
-    """The Edition model, lazily: every failure as a problem naming row and column."""
+def validate_editions(frame: pd.DataFrame, file: str, codebook: Codebook) -> list[Problem]:
+    """The Edition model with the codebook's surveys, lazily: every failure as a problem
+    naming row and column."""
+    import pandera.pandas as pa
     from pandera.errors import SchemaErrors
 
     from schemas.models import Edition
@@ -170,7 +172,8 @@ def validate_editions(frame: pd.DataFrame, file: str) -> list[Problem]:
         return []
     checked = frame.dropna(subset=["year"]).astype({"year": "int64"})
     try:
-        Edition.validate(checked, lazy=True)
+        schema = Edition.to_schema().update_columns({"survey": {"checks": [pa.Check.isin(list(codebook.surveys))]}})
+        schema.validate(checked, lazy=True)
     except SchemaErrors as err:
         cases = err.failure_cases
     else:
@@ -202,7 +205,7 @@ def check_editions(path: Path, codebook: Codebook, settings: Settings = DEFAULTS
         return Checked(file, None, pd.DataFrame(), exc.problems, kind=EDITIONS_KIND)
     frame, problems = stage_editions(table, codebook)
     warnings = [f"{file}: column {c!r} is not used" for c in frame.attrs.get("unknown_columns", [])]
-    problems = problems + validate_editions(frame, file)
+    problems = problems + validate_editions(frame, file, codebook)
     if problems:
         return Checked(file, None, pd.DataFrame(), problems, warnings, len(table.rows), kind=EDITIONS_KIND)
     from schemas.models import EDITION_COLUMNS

@@ -37,6 +37,11 @@ from pathlib import Path
 
 from itip.problems import ItipError
 
+#: Prefect's telemetry switched off, written once: set by every itip process that runs
+#: Prefect (flows/__init__.py), by the background server it starts, and in the commands it
+#: prints for other shells. prefect.toml does the same for `prefect` commands run here.
+TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
 DEFAULT_PORT = 4200
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 180
@@ -125,8 +130,7 @@ def _start(state_dir: Path, port: int | None) -> ServerInfo:
     env = {
         **os.environ,
         "PREFECT_HOME": str(state_dir),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
+        **TELEMETRY_OFF,
     }
     env.pop("PREFECT_API_URL", None)
     prefect = Path(sys.executable).with_name("prefect")

@@ -30,11 +30,12 @@ import pandas as pd
 
 from itip.codebook import Break
 
-Z_LEVEL = 0.05
+#: Significance level of the 95 % intervals (1 - confidence): an alpha, not a z-value.
+ALPHA = 0.05
 #: False discovery rate at which a change is called significant (q < Q_LEVEL).
 Q_LEVEL = 0.05
-#: Two-sided normal quantile of Z_LEVEL (1.959963984540054).
-_Z = NormalDist().inv_cdf(1 - Z_LEVEL / 2)
+#: Two-sided normal quantile of ALPHA (1.959963984540054).
+_Z = NormalDist().inv_cdf(1 - ALPHA / 2)
 
 
 def _exact(value: object, n: object, qualifier: object) -> bool:
@@ -287,5 +288,5 @@ def weighted_share_interval(share: Any, n_effective: Any) -> tuple[Any, Any]:
     n_eff = np.asarray(n_effective, dtype=float)
     if share.size == 0:
         return share.copy(), share.copy()
-    low, high = proportion_confint(share * n_eff, n_eff, alpha=Z_LEVEL, method="wilson")
+    low, high = proportion_confint(share * n_eff, n_eff, alpha=ALPHA, method="wilson")
     return np.clip(np.asarray(low, dtype=float), 0, 1), np.clip(np.asarray(high, dtype=float), 0, 1)

@@ -139,7 +139,7 @@ class RespondentEstimate(_EstimateColumns):
     """One weighted estimate from a respondent-level file: indicator × segment × answer × year."""
 
     source_row: Series[int] = _estimates("source_row", ge=1, unique=True)
-    survey: Series[str] = _estimates("survey", isin=["organisations", "citizens"])
+    survey: Series[str] = _estimates("survey")  # the codebook's surveys: itip.respondents.estimate
     value_status: Series[str] = _estimates("value_status", isin=["estimated", "suppressed"])
     ci_low: Series[float] = _estimates("ci_low", nullable=True, in_range={"min_value": 0, "max_value": 100})
     ci_high: Series[float] = _estimates("ci_high", nullable=True, in_range={"min_value": 0, "max_value": 100})
@@ -181,7 +181,7 @@ class Edition(pa.DataFrameModel):
 
     source_row: Series[int] = _editions("source_row", ge=1)
     year: Series[int] = _editions("year", ge=FIRST_EDITION, le=2100)
-    survey: Series[str] = _editions("survey", isin=["organisations", "citizens"])
+    survey: Series[str] = _editions("survey")  # the codebook's surveys: itip.editions.validate_editions
     respondents: Series[pd.Int64Dtype] = _editions("respondents", nullable=True, gt=0)
     respondents_qualifier: Series[str] = _editions("respondents_qualifier", nullable=True, isin=EDITION_QUALIFIERS)
     respondents_municipalities: Series[pd.Int64Dtype] = _editions("respondents_municipalities", nullable=True, gt=0)

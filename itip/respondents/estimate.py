@@ -234,6 +234,7 @@ def validate_estimates(estimates: pd.DataFrame, codebook: Codebook, file: str, l
 
     schema = RespondentEstimate.to_schema().update_columns(
         {
+            "survey": {"checks": [pa.Check.isin(list(codebook.surveys), error="survey_known")]},
             "segment": {"checks": [pa.Check.isin(list(codebook.segments), error="segment_known")]},
             "indicator": {"checks": [pa.Check.isin(list(codebook.indicators), error="indicator_known")]},
         }

@@ -200,9 +200,12 @@ def test_a_bad_editions_file_lists_every_problem(tmp_path: Path, codebook: Codeb
         + "2021,virksomheter,255,,176,90,45-50,ca.,,s\n"  # 176 + 90 > 255
         + "2021,organisations,251,,,,67,,,s\n"  # the same edition again
         + "2022,citizens,1000,,,,sixty,,,s\n"
-        + "2007,citizens,-3,,,,50-40,,,\n",
+        + "2007,citizens,-3,,,,50-40,,,\n"
+        + "2023,foretak,300,,,,50,,,s\n",  # a survey the codebook does not have
     )
     problems = check_editions(path, codebook).problems
+    (unknown,) = [p for p in problems if p.row == 6]
+    assert (unknown.column, unknown.message) == ("survey", "unknown survey 'foretak'")
     assert {(p.row, p.column, p.check) for p in problems} >= {
         (2, "respondents", "segments_within_total"),
         (2, None, "one_row_per_edition"),
