@@ -43,7 +43,8 @@ LIBRARY = (
     "from pathlib import Path\n"
     "from itip.codebook import load_codebook\n"
     "from itip.respondents.check import check_respondents\n"
-    "r = check_respondents(Path(sys.argv[1]), load_codebook(), int(sys.argv[2]), b'k')\n"
+    "from itip.settings import Settings\n"
+    "r = check_respondents(Path(sys.argv[1]), load_codebook(), int(sys.argv[2]), b'k', settings=Settings.from_env())\n"
     "assert r.ok, r.problems[:3]\n"
 )
 

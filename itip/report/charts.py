@@ -8,12 +8,18 @@ import functools
 import hashlib
 import json
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.image import imsave
 from matplotlib.ticker import FuncFormatter
 
 from itip.codebook import Codebook
@@ -119,15 +125,31 @@ def label_sides(run: list[Point]) -> list[bool]:
     return sides
 
 
-def _axes(card: Shown, lang: str) -> tuple[Figure, Any]:
-    """The figure and its axes: the span of the survey, 0-100 %, and the breaks crossed."""
-    words = TEXT[lang]
+@dataclass
+class _Frame:
+    """An empty chart of one year span (axes, ticks, grid), drawn once as pixels."""
+
+    fig: Figure
+    canvas: FigureCanvasAgg
+    ax: Any
+    background: Any
+
+
+#: Frames per year span, per thread (a frame is a canvas, which two threads must not share).
+_frames = threading.local()
+
+
+def _frame(first: int, last: int) -> _Frame:
+    """The empty chart from `first` to `last`, drawn on first use and kept: every chart of
+    the span restores its pixels and draws only its own artists over them (matplotlib's
+    blitting). Axes, ticks and their labels were most of the drawing time of each chart."""
+    cache: dict[tuple[int, int], _Frame] = _frames.__dict__.setdefault("cache", {})
+    found = cache.get((first, last))
+    if found is not None:
+        return found
     fig = Figure(figsize=(3.6, 1.75), dpi=200)
-    FigureCanvasAgg(fig)
+    canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    years = [p.year for p in card.points]
-    first, last = card.span or (min(years), max(years))
-    first, last = min([first, *years]), max([last, *years])
     ax.set_xlim(first - 0.6, last + 0.6)
     ax.set_ylim(0, 105)
     ax.set_yticks([0, 25, 50, 75, 100])
@@ -141,29 +163,52 @@ def _axes(card: Shown, lang: str) -> tuple[Figure, Any]:
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color("#8c959f")
-
-    for year, _reason in card.crossed_breaks:
-        x = year - 0.5
-        ax.axvline(x, color=BREAK, linestyle=(0, (4, 3)), linewidth=1.2)
-        right_side = x < (first + last) / 2
-        ax.text(
-            x + (0.08 if right_side else -0.08),
-            101,
-            words["break_chart"].format(year=year),
-            color=BREAK,
-            fontsize=7.5,
-            ha="left" if right_side else "right",
-            va="top",
-        )
-    return fig, ax
-
-
-def _save(fig: Figure, path: Path) -> None:
     fig.subplots_adjust(left=0.13, right=0.98, top=0.96, bottom=0.14)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fig.savefig(tmp, format="png", metadata={"Software": None})
-    os.replace(tmp, path)  # a reader never sees half a chart
+    canvas.draw()
+    frame = cache[(first, last)] = _Frame(fig, canvas, ax, canvas.copy_from_bbox(fig.bbox))
+    return frame
+
+
+@contextmanager
+def _chart(card: Shown, path: Path, lang: str) -> Iterator[Any]:
+    """The axes to draw `card`'s series on; on leaving, what was drawn is written to `path`
+    as a PNG over the frame's pixels, whole or not at all, and the frame is emptied again."""
+    words = TEXT[lang]
+    years = [p.year for p in card.points]
+    first, last = card.span or (min(years), max(years))
+    first, last = min([first, *years]), max([last, *years])
+    frame = _frame(first, last)
+    ax, canvas = frame.ax, frame.canvas
+    before = set(ax.get_children())
+    try:
+        for year, _reason in card.crossed_breaks:
+            x = year - 0.5
+            ax.axvline(x, color=BREAK, linestyle=(0, (4, 3)), linewidth=1.2)
+            right_side = x < (first + last) / 2
+            ax.text(
+                x + (0.08 if right_side else -0.08),
+                101,
+                words["break_chart"].format(year=year),
+                color=BREAK,
+                fontsize=7.5,
+                ha="left" if right_side else "right",
+                va="top",
+            )
+        yield ax
+        canvas.restore_region(frame.background)
+        renderer = canvas.get_renderer()
+        for artist in sorted((a for a in ax.get_children() if a not in before), key=lambda a: a.get_zorder()):
+            artist.draw(renderer)  # in zorder, as a full draw would
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        unstamped: dict[str, Any] = {"Software": None}  # the same bytes whoever draws it
+        imsave(tmp, np.asarray(canvas.buffer_rgba()), format="png", dpi=frame.fig.dpi, metadata=unstamped)
+        os.replace(tmp, path)  # a reader never sees half a chart
+    finally:
+        for artist in ax.get_children():
+            if artist not in before:
+                artist.remove()
+        ax.containers.clear()
 
 
 def _band(ax: Any, run: list[Point], colour: str, alpha: float) -> None:
@@ -217,7 +262,11 @@ def draw_chart(card: Shown, path: Path, lang: str) -> None:
     if isinstance(card, Distribution):
         _draw_distribution(card, path, lang)
         return
-    fig, ax = _axes(card, lang)
+    with _chart(card, path, lang) as ax:
+        _draw_series(ax, card, lang)
+
+
+def _draw_series(ax: Any, card: Card, lang: str) -> None:
     for point in card.points:
         if not point.published:
             ax.axvspan(point.year - 0.3, point.year + 0.3, color="#eaeef2", linewidth=0)
@@ -250,7 +299,6 @@ def draw_chart(card: Shown, path: Path, lang: str) -> None:
                 fontweight="bold",
                 color="#24292f",
             )
-    _save(fig, path)
 
 
 #: End labels of a distribution's lines closer than this (percentage points) are spread apart.
@@ -274,7 +322,11 @@ def _draw_distribution(card: Distribution, path: Path, lang: str) -> None:
     """A line per answer in its colour (the card's table says which is which), with
     light interval bands; each answer's value labelled at the end of each run only, moved
     apart where two answers end close together, so several lines stay readable."""
-    fig, ax = _axes(card, lang)
+    with _chart(card, path, lang) as ax:
+        _draw_shares(ax, card, lang)
+
+
+def _draw_shares(ax: Any, card: Distribution, lang: str) -> None:
     ends: dict[int, list[tuple[Point, str]]] = {}
     for index, share in enumerate(card.shares):
         colour = share_colour(index)
@@ -298,7 +350,6 @@ def _draw_distribution(card: Distribution, path: Path, lang: str) -> None:
                 fontweight="bold",
                 color=colour,
             )
-    _save(fig, path)
 
 
 def chart_alt(card: Shown, codebook: Codebook, lang: str) -> str:
