@@ -29,7 +29,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -122,7 +122,7 @@ def status(state_dir: Path) -> ServerInfo | None:
     return info if info is not None and _alive(info.pid) and healthy(info.url) else None
 
 
-def _start(state_dir: Path, port: int | None) -> ServerInfo:
+def _start(state_dir: Path, port: int | None, meanwhile: Callable[[str], None] | None = None) -> ServerInfo:
     if port is None:
         port = DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port()
     elif not _port_free(port):
@@ -146,6 +146,8 @@ def _start(state_dir: Path, port: int | None) -> ServerInfo:
     url = f"http://{HOST}:{port}/api"
     log = state_dir / LOG_FILE
     deadline = time.monotonic() + STARTUP_SECONDS
+    if meanwhile is not None:
+        meanwhile(url)  # the caller's own start-up, on the other core, while the server migrates its database
     while not healthy(url):
         if server.poll() is not None:
             raise ItipError(f"the local Prefect server stopped at start-up; see {log}")
@@ -160,14 +162,21 @@ def _start(state_dir: Path, port: int | None) -> ServerInfo:
     return info
 
 
-def ensure(state_dir: Path, port: int | None = None) -> tuple[ServerInfo, bool]:
-    """The running background server, started first if needed; True when started now."""
+def ensure(
+    state_dir: Path, port: int | None = None, meanwhile: Callable[[str], None] | None = None
+) -> tuple[ServerInfo, bool]:
+    """The running background server, started first if needed; True when started now.
+
+    `meanwhile(url)` is called once, when a server is being started, as soon as its URL is
+    known and before it answers: a first command overlaps its own imports with the
+    server's start-up (about 15 s, most of it Prefect's database migrations). It is not
+    called when a server already runs, nor for the retry on another port below."""
     with _locked(state_dir):
         info = status(state_dir)
         if info is not None:
             return info, False
         try:
-            return _start(state_dir, port), True
+            return _start(state_dir, port, meanwhile), True
         except ItipError:
             if port is not None:
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -40,19 +41,40 @@ def _state(state: Path | None, settings: Settings) -> Path:
     return folder
 
 
-def prefect_api(state: Path | None = None, port: int | None = None, settings: Settings = DEFAULTS) -> str | None:
+def prefect_api(
+    state: Path | None = None,
+    port: int | None = None,
+    settings: Settings = DEFAULTS,
+    warm: Callable[[], object] | None = None,
+) -> str | None:
     """The Prefect API this command uses: PREFECT_API_URL when configured (it always wins),
     else the background server (in `state`, else the settings' prefect_state), started now
     if it is not running. None: Prefect's temporary server (the settings' prefect_server,
     ITIP_PREFECT_SERVER=temporary). Sets PREFECT_API_URL for the flows of this process.
-    PREFECT_API_URL is Prefect's own variable, read here because Prefect reads it once."""
+    PREFECT_API_URL is Prefect's own variable, read here because Prefect reads it once.
+
+    `warm` (say, importing the flow) runs while a server this call starts boots, with
+    PREFECT_API_URL already set, so a first run does not pay both one after the other."""
     if os.environ.get("PREFECT_API_URL"):
         return os.environ["PREFECT_API_URL"]
     if settings.prefect_server == "temporary":
         return None
     from itip import server
 
-    info, started = server.ensure(_state(state, settings), port)
+    seen: list[str] = []
+
+    def early(url: str) -> None:
+        os.environ["PREFECT_API_URL"] = url
+        seen.append(url)
+        if warm is not None:
+            warm()
+
+    info, started = server.ensure(_state(state, settings), port, meanwhile=early)
+    if seen and seen[0] != info.url:  # the first port was taken while it started: Prefect has the old URL
+        raise ItipError(
+            f"the local Prefect server had to move to another port ({info.url}) while this command started; "
+            "run the command again (it reuses the server)"
+        )
     if started:
         typer.echo(
             f"started the local Prefect server in the background (UI at {info.url.removesuffix('/api')}); "

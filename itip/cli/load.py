@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Iterator
@@ -62,7 +63,8 @@ def ingest(
     if not raw_dir.is_dir():
         raise _fail(f"{raw_dir}: release folder does not exist", 2)
     try:
-        prefect_api(settings=_run_settings())  # before Prefect is imported: it reads PREFECT_API_URL once
+        # before Prefect is imported (it reads PREFECT_API_URL once); the flow's imports overlap a first start
+        prefect_api(settings=_run_settings(), warm=lambda: importlib.import_module("flows.ingest"))
     except ItipError as exc:
         raise _fail(str(exc)) from None
     from flows.ingest import ingest as ingest_flow
