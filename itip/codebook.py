@@ -109,7 +109,7 @@ class Codebook:
         """The declared answer base of the published figure of `indicator` in `year`
         (a base declared for that year wins over one declared for every year); None =
         unknown. Published figures and respondent estimates of different or unknown
-        bases are not compared (itip.stats.compute_changes)."""
+        bases are not compared (the view changes, warehouse/sql/88_changes.sql)."""
         ind = self.indicators.get(indicator)
         if ind is None:
             return None

@@ -131,6 +131,23 @@ _HAS_META = (
 )
 
 
+def refresh_change_tests(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute table change_tests, the p- and q-values of view changes, from the comparable
+    changes of the current estimates (the views change_pairs and changes). Run in the load
+    transaction whenever the current releases or the codebook changed."""
+    from itip.stats import change_tests  # statistics libraries load only when something changes
+
+    pairs = con.execute(
+        "SELECT p.* FROM change_pairs AS p JOIN changes AS c USING (release_id, source_row) "
+        "WHERE c.comparable_with_prev AND c.change_pp IS NOT NULL"
+    ).df()
+    tests = change_tests(pairs)
+    con.execute("DELETE FROM change_tests")
+    con.register("_change_tests", tests)
+    con.execute("INSERT INTO change_tests BY NAME SELECT * FROM _change_tests")
+    con.unregister("_change_tests")
+
+
 class Warehouse:
     """A connection to the warehouse with the operations the pipeline needs."""
 
@@ -156,13 +173,19 @@ class Warehouse:
             for path in schema_files():
                 self._apply(path.read_text(encoding="utf-8"))
             self._set_meta("schema_sha256", sha)
-            # New columns of changes (e.g. q-values) are filled by the next codebook sync.
+            # The tests of change (change_tests) are recomputed by the next codebook sync.
             self.con.execute("DELETE FROM meta WHERE key = 'codebook_sha256'")
             self.mark_write()
 
     def _migrate(self) -> None:
         """Bring a warehouse of an older contract version to this one before the SQL files run
         (docs/warehouse-changelog.md). Names here are constants, never input."""
+        # Version 6: changes became a view over change_pairs, breaks and change_tests.
+        if self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'changes' "
+            "AND database_name = current_database()"
+        ).fetchone() != (0,):
+            self.con.execute("DROP TABLE changes")
         columns = {
             str(r[0])
             for r in self.con.execute(
@@ -294,7 +317,7 @@ class Warehouse:
                     self._suppress_stored(codebook)
                 self._set_meta(DISCLOSURE_META, rules)
             self._declare_published_bases(codebook)
-            self._refresh_changes(codebook)
+            refresh_change_tests(self.con)
             self._set_meta("codebook_sha256", codebook.sha256)
             self.mark_write()
         return True
@@ -416,7 +439,7 @@ class Warehouse:
             self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _estimates")
             self.con.unregister("_estimates")
             failpoint("after_estimates_insert")
-            self._refresh_changes(codebook)
+            refresh_change_tests(self.con)
             self.mark_write()
             failpoint("before_commit")
         failpoint("after_commit")
@@ -540,26 +563,6 @@ class Warehouse:
             "WHERE estimates.release_id = d.release_id AND estimates.source_row = d.source_row"
         )
         self.con.unregister("_bases")
-
-    def _refresh_changes(self, codebook: Codebook) -> None:
-        from itip.stats import compute_changes  # statistics libraries load only when something changes
-
-        # From current_estimates: one figure per year (respondent-level wins), suppressed cells
-        # without a value (so no change reveals them), effective n where there is one, and the
-        # standard error (design-based for respondent-level estimates) for the test of change.
-        current = self.con.execute(
-            "SELECT release_id, source_row, indicator, survey, segment, answer, year, "
-            "CASE WHEN suppressed THEN NULL ELSE value END AS value, coalesce(n_effective, n) AS n, "
-            "qualifier, base, CASE WHEN suppressed THEN NULL ELSE se END AS se, "
-            "CASE WHEN suppressed THEN NULL ELSE df END AS df, kind FROM current_estimates"
-        ).df()
-        known = current[current["indicator"].isin(list(codebook.indicators))]
-        changes = compute_changes(known, codebook.all_breaks())
-        changes["prev_year"] = changes["prev_year"].astype("Int64")
-        self.con.execute("DELETE FROM changes")
-        self.con.register("_changes", changes)
-        self.con.execute("INSERT INTO changes BY NAME SELECT * FROM _changes")
-        self.con.unregister("_changes")
 
     # --- reading -------------------------------------------------------------------
     def trend(self, indicator: str, segment: str | None = None) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from itip.problems import ItipError
 FORMATS = ("parquet", "csv", "xlsx")
 
 #: Internal tables that are not part of the contract (schema and codebook hashes).
-INTERNAL = frozenset({"meta", "file_stats"})
+INTERNAL = frozenset({"meta", "file_stats", "change_pairs"})
 
 #: Name of the listing of every column with its comment, written with every export.
 COLUMNS_NAME = "_columns"

@@ -430,16 +430,15 @@ TABLES: dict[str, Table] = {
             "message": "What is wrong, in words.",
         },
     ),
-    "changes": Table(
+    "change_tests": Table(
         "table",
-        "one row per current estimate with its change; rebuilt in every load transaction (read it through `trend`)",
-        "One row per current estimate with its change against the latest earlier year that has a value; "
-        "computed in Python (statsmodels) and rebuilt whenever the current releases or the codebook change. "
-        "Read it through trend.",
-        _names(
-            "release_id source_row prev_year prev_value change_pp change_p_value comparable_with_prev "
-            "change_q_value change_significant break_reason"
-        ),
+        "one row per tested change: its p- and q-value; rebuilt in every load transaction (read it through "
+        "`changes` or `trend`)",
+        "One row per tested change: a current estimate comparable with its previous year, both years exact with "
+        "n or a standard error. Holds the only part of a change computed in Python (the p-value, normal or "
+        "Student's t, and the Benjamini-Hochberg q-value per year and survey); rebuilt whenever the current "
+        "releases or the codebook change. The rest of each change is view changes.",
+        _names("release_id source_row change_p_value change_q_value change_significant"),
     ),
     "current_estimates": Table(
         "view",
@@ -532,6 +531,44 @@ TABLES: dict[str, Table] = {
             "ci_low": "Lower bound of the approximate 95 % Wilson interval, percent.",
             "ci_high": "Upper bound of the approximate 95 % Wilson interval, percent.",
         },
+    ),
+    "change_pairs": Table(
+        "view",
+        "one row per current estimate of a codebook indicator, beside the latest earlier year of its series "
+        "with a value",
+        "Internal: one row per current estimate of a codebook indicator beside the latest earlier year of the "
+        "same indicator, survey, segment and answer that has a value (a window over years), with what the test "
+        "of change needs of both years. Suppressed cells count as having no value. Read by view changes and by "
+        "the tests of change (change_tests).",
+        _names(
+            "release_id source_row indicator survey segment answer year value n qualifier base se df kind "
+            "prev_year prev_value prev_n prev_qualifier prev_base prev_se prev_df prev_kind"
+        ),
+        like="current_estimates",
+        overrides={
+            "value": "Percent; NULL where the cell is suppressed.",
+            "n": Field("DOUBLE", "Effective n where there is one (respondent-level estimates), else n."),
+            "se": "Standard error of value, percentage points (current_estimates.se); NULL where suppressed.",
+            "df": "Degrees of freedom of se (current_estimates.df); NULL where suppressed.",
+            "prev_n": Field("DOUBLE", "n (effective where there is one) in prev_year."),
+            "prev_qualifier": Field("VARCHAR", "qualifier in prev_year."),
+            "prev_base": Field("VARCHAR", "Answer base in prev_year (NULL = unknown)."),
+            "prev_se": Field("DOUBLE", "Standard error in prev_year, percentage points."),
+            "prev_df": Field("INTEGER", "Degrees of freedom of prev_se."),
+            "prev_kind": Field("VARCHAR", "Kind of release of the figure in prev_year: published or respondents."),
+        },
+        internal=True,
+    ),
+    "changes": Table(
+        "view",
+        "one row per current estimate of a codebook indicator with its change (read it through `trend`)",
+        "One row per current estimate of a codebook indicator with its change against the latest earlier year "
+        "that has a value: a window over years (change_pairs) joined to breaks, with the p- and q-values of "
+        "change_tests. Read it through trend.",
+        _names(
+            "release_id source_row prev_year prev_value change_pp change_p_value comparable_with_prev "
+            "change_q_value change_significant break_reason"
+        ),
     ),
     "latest": Table(
         "view",

@@ -339,6 +339,7 @@ def migrate(source: Path, lake: Lake, codebook: object) -> dict[str, int]:
     import duckdb
 
     from itip.codebook import Codebook
+    from itip.db import refresh_change_tests
 
     assert isinstance(codebook, Codebook)
     if not source.is_file():
@@ -365,7 +366,7 @@ def migrate(source: Path, lake: Lake, codebook: object) -> dict[str, int]:
                 cell = wh.con.execute("SELECT value FROM source.main.meta WHERE key = 'min_cell_n'").fetchone()
                 if cell is not None:
                     wh._set_meta("min_cell_n", str(cell[0]))
-                wh._refresh_changes(codebook)
+                refresh_change_tests(wh.con)
                 wh.mark_write()
             return counts
 

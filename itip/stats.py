@@ -28,8 +28,6 @@ from typing import Any
 
 import pandas as pd
 
-from itip.codebook import Break
-
 #: Significance level of the 95 % intervals (1 - confidence): an alpha, not a z-value.
 ALPHA = 0.05
 #: False discovery rate at which a change is called significant (q < Q_LEVEL).
@@ -151,107 +149,50 @@ def _has(value: object) -> bool:
     return value is not None and not pd.isna(value)  # type: ignore[call-overload]
 
 
-def compute_changes(current: pd.DataFrame, breaks: list[Break]) -> pd.DataFrame:
-    """One row per current estimate: the latest earlier year with a value, the
-    change in percentage points, its p-value and whether the two years are
-    comparable (no break after the earlier year and up to the later one, and
-    the same answer base in both), with the reason where they are not.
+def change_tests(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The test of each comparable change: its raw p-value and the Benjamini-Hochberg q-value.
 
-    `current` needs release_id, source_row, indicator, survey, segment, answer,
-    year, value, n, qualifier; and `base` (answer base, None = unknown) if bases
-    are known; optionally se (percentage points), df (design degrees of freedom) and
-    kind: the design test is used where either year is a respondent-level estimate with se,
-    on Student's t with the smaller df of the two years (`change_df`).
-    """
-    by_indicator: dict[str, list[Break]] = {}
-    by_survey: dict[str, list[Break]] = {}
-    for b in breaks:
-        if b.indicator:
-            by_indicator.setdefault(b.indicator, []).append(b)
-        elif b.survey:
-            by_survey.setdefault(b.survey, []).append(b)
-    out = []
-    keys = ["indicator", "survey", "segment", "answer"]
-    frame = current.sort_values("year")
-    if "base" not in frame.columns:
-        frame = frame.assign(base=None)
-    # One conversion to records, grouped in Python: a DataFrame.to_dict per series cost 1 ms
-    # each, most of an ingest's time here (the table is rebuilt in every load transaction).
-    groups: dict[tuple[object, ...], list[dict[Any, Any]]] = {}
-    for record in frame.to_dict("records"):
-        key = tuple(None if pd.isna(record[k]) else record[k] for k in keys)  # type: ignore[call-overload]
-        groups.setdefault(key, []).append(record)
-    for (indicator, survey, _seg, _ans), series in groups.items():
-        cut = sorted(by_indicator.get(str(indicator), []) + by_survey.get(str(survey), []), key=lambda b: b.year)
-        prev: tuple[int, float, object, object, object, object, object, object] | None = None
-        for rec in series:
-            row: Any = SimpleNamespace(**{"se": None, "df": None, "kind": None, **{str(k): v for k, v in rec.items()}})
-            rec = {"release_id": row.release_id, "source_row": row.source_row}
-            if prev is None:
-                rec.update(
-                    prev_year=None,
-                    prev_value=None,
-                    change_pp=None,
-                    change_p_value=None,
-                    comparable=None,
-                    break_reason=None,
-                )
-            else:
-                p_year, p_value, p_n, p_qual, p_base, p_se, p_kind, p_df = prev
-                crossed = [b.reason for b in cut if p_year < b.year <= row.year]
-                base = None if pd.isna(row.base) else row.base  # type: ignore[call-overload]
-                reason = base_reason(p_year, p_base, int(row.year), base)
-                reasons = crossed + ([reason] if reason else [])
-                comparable = not reasons
-                has_value = not pd.isna(row.value)
-                p_val = None
-                if (
-                    has_value
-                    and comparable
-                    and _exact(row.value, row.n, row.qualifier)
-                    and _exact(p_value, p_n, p_qual)
-                ):
-                    design = "respondents" in (row.kind, p_kind) and _has(row.se) and _has(p_se)
-                    if design:
-                        p_val = design_change_p_value(
-                            p_value,
-                            float(p_se),  # type: ignore[arg-type]
-                            float(row.value),
-                            float(row.se),
-                            p_df if _has(p_df) else None,  # type: ignore[arg-type]
-                            float(row.df) if _has(row.df) else None,
-                        )
-                    else:
-                        p_val = change_p_value(p_value, float(p_n), float(row.value), float(row.n))  # type: ignore[arg-type]
-                rec.update(
-                    prev_year=p_year,
-                    prev_value=p_value,
-                    change_pp=round(float(row.value) - p_value, 10) if has_value else None,
-                    change_p_value=p_val,
-                    comparable=comparable,
-                    break_reason="; ".join(reasons) or None,
-                )
-            out.append(rec)
-            if not pd.isna(row.value):
-                base = None if pd.isna(row.base) else row.base  # type: ignore[call-overload]
-                prev = (int(row.year), float(row.value), row.n, row.qualifier, base, row.se, row.kind, row.df)
-    columns = [
-        "release_id",
-        "source_row",
-        "prev_year",
-        "prev_value",
-        "change_pp",
-        "change_p_value",
-        "comparable",
-        "break_reason",
-    ]
-    result = pd.DataFrame.from_records(out, columns=columns)
-    years = frame.set_index(["release_id", "source_row"])[["year", "survey"]]
-    keyed = result.join(years, on=["release_id", "source_row"])
-    result["change_q_value"], result["change_significant"] = q_values(
-        keyed["change_p_value"], keyed["year"], keyed["survey"]
+    `pairs` holds one row per current estimate that is comparable with its previous year
+    (the view changes says which), with both years' value, n, qualifier, se, df and kind as
+    the view change_pairs gives them. Everything else about a change (which year it is
+    against, the difference, comparability and its reason) is SQL (warehouse/sql/88_changes.sql);
+    only the p-value needs a distribution function. Both years must be exact shares with an
+    n: the design test (Student's t on the smaller df of the two years, `change_df`) where
+    either is a respondent-level estimate with se, else the pooled two-proportion z-test.
+    Rows that cannot be tested are left out: in the view they read as untested (NULL)."""
+    out: list[dict[str, Any]] = []
+    for rec in pairs.to_dict("records"):  # one conversion: to_dict per row cost 1 ms each
+        row: Any = SimpleNamespace(**{str(k): v for k, v in rec.items()})
+        if not (_has(row.value) and _exact(row.value, row.n, row.qualifier)):
+            continue
+        if not _exact(row.prev_value, row.prev_n, row.prev_qualifier):
+            continue
+        if "respondents" in (row.kind, row.prev_kind) and _has(row.se) and _has(row.prev_se):
+            p = design_change_p_value(
+                float(row.prev_value),
+                float(row.prev_se),
+                float(row.value),
+                float(row.se),
+                float(row.prev_df) if _has(row.prev_df) else None,
+                float(row.df) if _has(row.df) else None,
+            )
+        else:
+            p = change_p_value(float(row.prev_value), float(row.prev_n), float(row.value), float(row.n))
+        if p is not None:
+            out.append(
+                {
+                    "release_id": row.release_id,
+                    "source_row": row.source_row,
+                    "year": row.year,
+                    "survey": row.survey,
+                    "change_p_value": p,
+                }
+            )
+    tested = pd.DataFrame.from_records(out, columns=["release_id", "source_row", "year", "survey", "change_p_value"])
+    tested["change_q_value"], tested["change_significant"] = q_values(
+        tested["change_p_value"], tested["year"], tested["survey"]
     )
-    return result.rename(columns={"comparable": "comparable_with_prev"})
+    return tested.drop(columns=["year", "survey"])
 
 
 def q_values(p_values: pd.Series, year: pd.Series, survey: pd.Series) -> tuple[pd.Series, pd.Series]:

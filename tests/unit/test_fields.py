@@ -109,7 +109,7 @@ def test_a_description_edited_in_the_dictionary_only_is_caught(monkeypatch: pyte
         wrong = mismatches(con)
     # every table and view that has the shared column, and no override, says so
     assert {line.split(":")[0] for line in wrong} == {
-        f"{t}.segment" for t in ("estimates", "current_estimates", "conflicts", "trend", "latest")
+        f"{t}.segment" for t in ("estimates", "current_estimates", "conflicts", "change_pairs", "trend", "latest")
     }
     assert fields.outdated()  # and `make fields` would rewrite the SQL files
 

@@ -369,3 +369,30 @@ def test_a_figure_without_n_gets_an_interval_from_its_edition_only_flagged_appro
     page = parse(report.path.read_text(encoding="utf-8"))
     text = squash(card(page, "ai_insight_lacking_barrier").text)
     assert "≈ 45.9–58.0" in text or "≈ 45.9–58" in text, text
+
+
+def test_a_warehouse_whose_changes_is_a_table_is_migrated_to_the_view(tmp_path: Path, codebook: Codebook) -> None:
+    """Contract version 6: `changes` became a view and the tests of change a table. A version 5
+    warehouse (changes a table) is brought up to date by the next ingest, with the same numbers."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write(raw, "itip_2020.csv", HEADER + f"2020,citizens,all,trust_personal_data_safe,,50,1000,{PAGE},,,\n")
+    write(raw, "itip_2021.csv", HEADER + f"2021,citizens,all,trust_personal_data_safe,,44,1000,{PAGE},,,\n")
+    wh = tmp_path / "itip.duckdb"
+    load_all(raw, wh, codebook)
+    columns = (
+        "prev_year, prev_value, change_pp, change_p_value, comparable_with_prev, change_q_value, change_significant"
+    )
+    before = query(wh, f"SELECT year, {columns} FROM trend ORDER BY year")
+    assert before[1][:4] == (2021, 2020, 50.0, -6.0) and before[1][4] < 0.01 and before[1][7] is True
+    with duckdb.connect(str(wh)) as con:  # as version 5 left it: changes a table, no change_tests
+        con.execute("CREATE TABLE old_changes AS SELECT * FROM changes")
+        con.execute("DROP VIEW changes")
+        con.execute("DROP TABLE change_tests")
+        con.execute("ALTER TABLE old_changes RENAME TO changes")
+        con.execute("UPDATE meta SET value = 'version 5' WHERE key = 'schema_sha256'")
+    load_all(raw, wh, codebook)  # nothing new to load; the schema is brought up to date
+    kinds = query(wh, "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'change%'")
+    assert kinds == [("change_tests",)]
+    assert query(wh, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'changes'") == [(1,)]
+    assert query(wh, f"SELECT year, {columns} FROM trend ORDER BY year") == before
