@@ -122,7 +122,7 @@ def write_report(
         card.chart = f"{CHART_DIR}/{path.name}"
         charts.append(path)
     for stale in set(chart_dir.glob("*.png")) - set(charts):
-        stale.unlink()
+        stale.unlink(missing_ok=True)  # another build into the same folder may have removed it first
     page = render_html(cards, data, codebook, lang, built_at)
     target = out_dir / HTML_NAME
     tmp = target.with_name(f".{HTML_NAME}.{os.getpid()}.tmp")

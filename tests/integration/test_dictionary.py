@@ -26,7 +26,7 @@ def _catalog(warehouse: Path) -> dict[str, dict[str, str]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             "SELECT table_name, column_name, comment FROM duckdb_columns() "
-            "WHERE schema_name = 'main' AND NOT internal AND table_name NOT IN ('meta', 'file_stats')"
+            "WHERE schema_name = 'main' AND NOT internal AND table_name NOT IN ('meta', 'file_stats', 'change_pairs')"
         ).fetchall()
     out: dict[str, dict[str, str]] = {}
     for table, column, comment in rows:
