@@ -22,7 +22,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from itip.codebook import Codebook
-from itip.db import Warehouse, _schema_sha, open_warehouse, real_path, remove_snapshot, settle_wal, write_snapshot
+from itip.db import Warehouse, _schema_sha, open_warehouse
 from itip.failpoints import failpoint
 from itip.lake import Lake, open_lake, retry_conflicts
 from itip.paths import PROJECT_ROOT
@@ -30,6 +30,7 @@ from itip.problems import ItipError, Problem
 from itip.release import ReleaseFile
 from itip.settings import DEFAULTS, Settings
 from itip.snapshot import FileStat, Unreadable, hash_file
+from itip.warehouse_file import real_path, remove_snapshot, settle_wal, write_snapshot
 
 log = logging.getLogger("itip.ingest")
 

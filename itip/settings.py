@@ -23,6 +23,13 @@ from pathlib import Path
 from itip import paths
 from itip.problems import ConfigError
 
+#: The scheduled ingest's default: daily at 06:00 Oslo time, the one place it is written.
+#: `itip serve` takes it as its --cron/--timezone defaults; prefect.yaml (the worker
+#: deployment, read by `prefect deploy`, which cannot import it) repeats it and
+#: tests/unit/test_settings.py fails when the two differ.
+DEFAULT_CRON = "0 6 * * *"
+DEFAULT_TIMEZONE = "Europe/Oslo"
+
 #: Values ITIP_PREFECT_SERVER may have (empty: the background server).
 PREFECT_SERVER_MODES = ("", "temporary")
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 import typer.core
 from typer._click.core import Context
@@ -34,15 +35,15 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 #: Set by `itip -v` (and `itip ingest -v`): failures end with their traceback.
 _verbose = False
-#: The settings of the command being run: built once from the environment where every
-#: command starts (`_Guarded.invoke`), then handed down from here.
-_run: Settings | None = None
 
 
 def _run_settings() -> Settings:
-    """The settings this command runs with; the environment's when a function here is
-    called outside a command."""
-    return _run if _run is not None else Settings.from_env()
+    """The settings this command runs with: built once from the environment where every
+    command starts (`_Guarded.invoke`) and kept in Click's context object (`ctx.obj`, which
+    every sub-command's context inherits); the environment's when called outside a command."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(Settings) if ctx is not None else None
+    return found if found is not None else Settings.from_env()
 
 
 def _one_line(text: str) -> str:
@@ -60,10 +61,9 @@ class _Guarded(typer.core.TyperGroup):
         from itip.failpoints import check_failpoint
         from itip.render import visible
 
-        global _run
         try:
             # Every ITIP_* variable is read here, once; an unusable one is a ConfigError (exit 2).
-            _run = ctx.obj = Settings.from_env()
+            ctx.obj = Settings.from_env()
             check_failpoint()
             result = super().invoke(ctx)
             sys.stdout.flush()  # a full disk or closed pipe shows here, not at interpreter exit

@@ -15,6 +15,7 @@ import typer.core
 
 from itip.problems import ItipError
 from itip.server_cli import StateOpt, prefect_api
+from itip.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
 
 if TYPE_CHECKING:
     from itip.ingest import FileOutcome
@@ -115,8 +116,8 @@ def _quiet_prefect_failures(quiet: bool) -> Iterator[None]:
 
 @app.command()
 def serve(
-    cron: Annotated[str, typer.Option("--cron", help="When to run (cron syntax).")] = "0 6 * * *",
-    timezone: Annotated[str, typer.Option("--timezone", help="Time zone of the cron schedule.")] = "Europe/Oslo",
+    cron: Annotated[str, typer.Option("--cron", help="When to run (cron syntax).")] = DEFAULT_CRON,
+    timezone: Annotated[str, typer.Option("--timezone", help="Time zone of the cron schedule.")] = DEFAULT_TIMEZONE,
     raw: Annotated[Path | None, typer.Option("--raw", help="Folder of release files (default: raw/).")] = None,
     warehouse: WarehouseOpt = None,
     port: Annotated[

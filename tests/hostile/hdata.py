@@ -474,8 +474,9 @@ def lock_file_deleted(tmp: Path) -> None:
 
 def symlinked_warehouse(tmp: Path) -> None:
     """With a symlinked warehouse path the swap replaced the link instead of the file."""
-    from itip.db import open_warehouse, write_snapshot
+    from itip.db import open_warehouse
     from itip.ingest import ingest_lock, prepare
+    from itip.warehouse_file import write_snapshot
 
     real = tmp / "storage" / "itip.duckdb"
     real.parent.mkdir()

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 from flows.ingest import ingest
-from itip.db import snapshot_path
 from itip.failpoints import POINTS
+from itip.warehouse_file import snapshot_path
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

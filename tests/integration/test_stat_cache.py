@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from itip import ingest as lib
 from itip.cli import app
-from itip.db import write_snapshot
 from itip.settings import DEFAULTS
 from itip.snapshot import FileStat
+from itip.warehouse_file import write_snapshot
 
 #: The default racy-timestamp margin (ITIP_STAT_CACHE_RACY_SECONDS), in nanoseconds.
 RACY_NS = int(DEFAULTS.stat_cache_racy_seconds * 1e9)

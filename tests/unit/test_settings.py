@@ -43,3 +43,14 @@ def test_unusable_value_is_refused_naming_the_variable(env, named):
 def test_replace_keeps_the_rest():
     s = DEFAULTS.replace(max_release_bytes=100)
     assert s.max_release_bytes == 100 and s.max_release_rows == DEFAULTS.max_release_rows
+
+
+def test_the_worker_deployment_runs_on_the_default_schedule() -> None:
+    """prefect.yaml cannot import the default schedule: it repeats it, and this keeps them one."""
+    import yaml
+
+    from itip.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
+    from tests.conftest import REPO
+
+    deployment = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["deployments"][0]
+    assert deployment["schedules"] == [{"cron": DEFAULT_CRON, "timezone": DEFAULT_TIMEZONE}]
