@@ -611,6 +611,63 @@ def describe(table: str, column: str) -> str:
     return field_of(table, column).description
 
 
+# --- the release file (a published-figures release, before it is a warehouse row) ---------
+
+
+@dataclass(frozen=True)
+class FileColumn:
+    #: Whether a file must have the column, as the README says it.
+    required: str
+    #: What the column holds and how it is read; the Pandera model `StagedFigure` and the
+    #: README's table of the release file both take it from here.
+    meaning: str
+
+
+#: The columns of a release file of published figures, in the README's order. Their accepted
+#: header names (English and Norwegian spellings) are `itip.staging.HEADERS`.
+RELEASE_FILE: dict[str, FileColumn] = {
+    "year": FileColumn(
+        "no",
+        "Survey edition; must equal the year in the file name. The file name's year must lie between the "
+        "survey's first edition (codebook `first_year`, 2008) and next year (`ITIP_YEAR_RANGE=FIRST-LAST` "
+        "widens it for synthetic files).",
+    ),
+    "survey": FileColumn("yes", "The survey: `organisations`/`virksomheter` or `citizens`/`innbyggere`."),
+    "segment": FileColumn(
+        "no (`all`)",
+        "Respondent group: `all`/`alle`, `municipalities`/`kommuner`, `state`/`statlige`, `age_16_24`, "
+        "`age_67_plus`; empty means all.",
+    ),
+    "indicator": FileColumn("one of the two", "A codebook indicator id."),
+    "question": FileColumn("one of the two", "The published wording, matched against the codebook's aliases."),
+    "answer": FileColumn("no", "Answer option of a published distribution (`high`/`some`/`low`)."),
+    "value": FileColumn(
+        "yes",
+        "Percent 0-100: `47`, `47 %`, `36,4`, `36.4`, or an SSB symbol (stored as NULL with its status, never as 0).",
+    ),
+    "qualifier": FileColumn("no", "`below`/`i underkant av`, `above`/`over`, `approx`/`ca.`"),
+    "n": FileColumn(
+        "no",
+        "Respondents, a whole number of at least 10 (`1 000` allowed): a share of fewer is not a statistic "
+        "(47 % of n = 1 is refused).",
+    ),
+    "source": FileColumn("yes", "URL or citation of the publication."),
+    "note": FileColumn("no", "Free text, stored with the figure."),
+    "inferred": FileColumn(
+        "no", "`yes`/`ja`: edition year, segment or wording inferred from context (`trend.inferred`)."
+    ),
+    "preferred": FileColumn(
+        "no",
+        "`yes`/`ja` on the figure `trend` shows where the file gives one figure from several sources.",
+    ),
+}
+
+
+def release_column(column: str) -> str:
+    """What a release file's column means (the Pandera description of `StagedFigure`)."""
+    return RELEASE_FILE[column].meaning
+
+
 # --- generated text: the SQL COMMENTs and the README's table ------------------------------
 
 #: One COMMENT statement per line, as the SQL files write them.
@@ -657,13 +714,34 @@ def readme_table() -> str:
     return "\n".join(lines)
 
 
-def render_readme(text: str) -> str:
-    """The README with its table of tables and views written from the dictionary."""
-    head, begin, rest = text.partition(README_BEGIN)
-    _, end, tail = rest.partition(README_END)
+FILE_BEGIN = "<!-- BEGIN release file columns: generated from itip/fields.py by `make fields` -->"
+FILE_END = "<!-- END release file columns -->"
+
+
+def release_file_table() -> str:
+    """The README's table of a release file's columns, with every header name itip accepts."""
+    from itip.staging import HEADERS  # the reader's own list, so the README cannot promise another
+
+    lines = ["| column | other accepted names | required | meaning |", "|---|---|---|---|"]
+    for column, spec in RELEASE_FILE.items():
+        names = ", ".join(name for name in HEADERS[column] if name != column)
+        lines.append(f"| {column} | {names} | {spec.required} | {spec.meaning} |")
+    return "\n".join(lines)
+
+
+def _replace_block(text: str, begin_mark: str, end_mark: str, body: str) -> str:
+    head, begin, rest = text.partition(begin_mark)
+    _, end, tail = rest.partition(end_mark)
     if not begin or not end:
-        raise ValueError(f"README.md: the markers {README_BEGIN!r} and {README_END!r} are missing")
-    return f"{head}{README_BEGIN}\n{readme_table()}\n{README_END}{tail}"
+        raise ValueError(f"README.md: the markers {begin_mark!r} and {end_mark!r} are missing")
+    return f"{head}{begin_mark}\n{body}\n{end_mark}{tail}"
+
+
+def render_readme(text: str) -> str:
+    """The README with its table of tables and views and its table of the release file's
+    columns written from the dictionary."""
+    text = _replace_block(text, README_BEGIN, README_END, readme_table())
+    return _replace_block(text, FILE_BEGIN, FILE_END, release_file_table())
 
 
 def outdated() -> list[Path]:

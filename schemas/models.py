@@ -7,9 +7,10 @@ codebook, one row per year, survey, segment, indicator and answer. Checks that
 depend on the codebook or the file's year are added at validation time by
 `itip.validate`, so the models stay declarative.
 
-The models of the warehouse's tables (`Estimate`, `RespondentEstimate`, `Edition`)
-take their columns' descriptions from the column dictionary, `itip.fields`;
-`StagedFigure` describes the release file as written, before it is a warehouse row.
+Every model takes its columns' descriptions from the column dictionary, `itip.fields`:
+the warehouse's tables (`Estimate`, `RespondentEstimate`, `Edition`) from its tables,
+`StagedFigure` (the release file as written, before it is a warehouse row) from its
+`RELEASE_FILE`, which also writes the README's table of the release file.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from itip.fields import TABLES, describe
+from itip.fields import TABLES, describe, release_column
 from itip.respondents.spec import BASES
 
 #: Rounding slack allowed when a published distribution's shares are added up:
@@ -34,38 +35,31 @@ SOURCE_KEY = [*KEY, "source"]
 VALUE_STATUSES = ["published", "nil", "suppressed", "missing", "not_applicable", "invalid"]
 
 
+def _file(column: str, **checks: Any) -> Any:
+    """A column of a release file as written, described by the column dictionary (itip.fields)."""
+    return pa.Field(description=release_column(column), **checks)
+
+
 class StagedFigure(pa.DataFrameModel):
     """One row per row of a release file, renamed to stable columns and typed."""
 
-    source_row: Series[int] = pa.Field(ge=1, description="Row number in the file as a spreadsheet or editor shows it.")
-    year: Series[pd.Int64Dtype] = pa.Field(
-        nullable=True, description="Survey edition; must equal the file name's year."
+    source_row: Series[int] = pa.Field(ge=1, description=describe("estimates", "source_row"))
+    year: Series[pd.Int64Dtype] = _file("year", nullable=True)
+    survey: Series[pd.StringDtype] = _file("survey", str_length={"min_value": 1})
+    segment: Series[pd.StringDtype] = _file("segment")
+    indicator: Series[pd.StringDtype] = _file("indicator")
+    question: Series[pd.StringDtype] = _file("question")
+    answer: Series[pd.StringDtype] = _file("answer")
+    value: Series[pd.Float64Dtype] = _file("value", nullable=True, in_range={"min_value": 0, "max_value": 100})
+    value_status: Series[pd.StringDtype] = pa.Field(
+        isin=VALUE_STATUSES, description=describe("estimates", "value_status")
     )
-    survey: Series[pd.StringDtype] = pa.Field(
-        str_length={"min_value": 1}, description="Survey as written in the file (organisations/virksomheter, ...)."
-    )
-    segment: Series[pd.StringDtype] = pa.Field(description="Respondent group as written; empty means all.")
-    indicator: Series[pd.StringDtype] = pa.Field(description="Codebook id as written, or empty when question is given.")
-    question: Series[pd.StringDtype] = pa.Field(description="Published wording as written, or empty.")
-    answer: Series[pd.StringDtype] = pa.Field(description="Answer option of a published distribution, or empty.")
-    value: Series[pd.Float64Dtype] = pa.Field(
-        nullable=True,
-        in_range={"min_value": 0, "max_value": 100},
-        description="Percent 0-100; NULL for SSB symbols and unreadable cells.",
-    )
-    value_status: Series[pd.StringDtype] = pa.Field(isin=VALUE_STATUSES, description="How the value cell read.")
-    qualifier: Series[pd.StringDtype] = pa.Field(description="Qualifier as written (below/approx/...), or empty.")
-    n: Series[pd.Int64Dtype] = pa.Field(nullable=True, gt=0, description="Respondents, where published.")
-    source: Series[pd.StringDtype] = pa.Field(
-        str_length={"min_value": 1}, description="URL or citation of the publication; required."
-    )
-    note: Series[pd.StringDtype] = pa.Field(description="Free-text note from the file.")
-    inferred: Series[bool] = pa.Field(
-        description="The file marks the figure's edition year, segment or wording as inferred from context."
-    )
-    preferred: Series[bool] = pa.Field(
-        description="The file marks this figure as the one trend shows where sources conflict."
-    )
+    qualifier: Series[pd.StringDtype] = _file("qualifier")
+    n: Series[pd.Int64Dtype] = _file("n", nullable=True, gt=0)
+    source: Series[pd.StringDtype] = _file("source", str_length={"min_value": 1})
+    note: Series[pd.StringDtype] = _file("note")
+    inferred: Series[bool] = _file("inferred")
+    preferred: Series[bool] = _file("preferred")
 
     @pa.dataframe_check(error="indicator_or_question")
     @classmethod

@@ -150,3 +150,27 @@ def test_published_and_respondent_estimates_declare_their_shared_columns_once() 
     # the respondent checks stay: a share outside 0-100 and an interval outside it are refused
     assert RespondentEstimate.to_schema().columns["ci_low"].checks
     assert not Estimate.to_schema().columns["ci_low"].checks
+
+
+def test_the_release_file_columns_are_described_once() -> None:
+    """The release file's columns: the reader accepts exactly the dictionary's columns, the
+    Pandera model `StagedFigure` takes each description from it, and the README's table is
+    written from it with every header name the reader accepts."""
+    from itip.fields import RELEASE_FILE, release_file_table
+    from itip.staging import HEADERS
+    from schemas.models import StagedFigure
+
+    assert list(HEADERS) == list(RELEASE_FILE)
+    schema = StagedFigure.to_schema()
+    for column, spec in RELEASE_FILE.items():
+        assert schema.columns[column].description == spec.meaning, column
+    assert set(schema.columns) - set(RELEASE_FILE) == {"source_row", "value_status"}  # not columns of the file
+    table = release_file_table()
+    assert "| year | år, aar, årgang | no |" in table
+    assert table in fields.README.read_text(encoding="utf-8")
+
+
+def test_a_release_file_meaning_edited_in_the_readme_only_is_caught() -> None:
+    text = fields.README.read_text(encoding="utf-8")
+    edited = text.replace("| Free text, stored with the figure. |", "| Anything. |")
+    assert edited != text and render_readme(edited) == text
