@@ -2,7 +2,9 @@
 
 The Prefect flow in flows/ingest.py only calls these functions, so the rules
 (skip unchanged files, supersede corrected ones, reject bad ones whole) are
-plain Python that tests can call directly.
+plain Python that tests can call directly. Just over 400 lines because the rules and the
+locking they need (the ingest lock, the stat cache's racy-timestamp rule, the swap) are one
+decision per file: split, each half would need the other's state to read.
 """
 
 from __future__ import annotations
