@@ -14,11 +14,13 @@ hashed); each task that touches the warehouse opens and closes it itself.
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from itip import ingest as lib
 from itip import progress
@@ -34,6 +36,15 @@ from itip.problems import ItipError, Problem
 from itip.release import RESPONDENTS_KIND, Discovery, ReleaseFile, discover
 from itip.settings import Settings
 from itip.snapshot import Unreadable, private_copy
+
+T = TypeVar("T")
+
+
+def _whole(value: T) -> T:
+    """Pass `value` to a task as it is. Prefect otherwise walks every argument of every task
+    run, item by item, looking for futures to wait on; for the codebook that is about 0.6 s of
+    a bundled ingest's 7 s (30 task runs). The codebook never holds a future."""
+    return cast(T, quote(value))
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -129,14 +140,14 @@ def _process(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, setting
     """Check, then load: the same two calls for every kind of file."""
     name = plan.release.path.name
     progress.stage(name, CHECKING.get(plan.release.kind, "reading, validating and harmonising"))
-    checked = check_task(plan.release, codebook, settings, warehouse)
+    checked = check_task(plan.release, _whole(codebook), settings, warehouse)
     for warning in checked.warnings:
         get_run_logger().warning(warning)
     # the crash-safety points of the former read/validate/harmonise tasks: the file is checked
     failpoint("after_validate")
     failpoint("after_harmonise")
     progress.stage(name, "loading" if checked.ok else "recording rejection")
-    return load_task(warehouse, plan, checked, codebook)
+    return load_task(warehouse, plan, checked, _whole(codebook))
 
 
 def _guarded(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, settings: Settings) -> lib.FileOutcome:
@@ -187,7 +198,7 @@ def _ingest_locked(
         ]
         for outcome in outcomes:
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
-        for plan in _with_pending(plan_task(warehouse, found.releases, codebook, settings, verify)):
+        for plan in _with_pending(plan_task(warehouse, found.releases, _whole(codebook), settings, verify)):
             outcome = plan.outcome or _guarded(warehouse, plan, codebook, settings)
             logger.info(outcome.line())
             progress.file_done(outcome.line(), [str(p) for p in outcome.problems])
@@ -264,7 +275,7 @@ def ingest(
     changed = any(o.status in (lib.LOADED, lib.SUPERSEDED) for o in outcomes)
     if changed or _report_stale(target_dir, built_from):
         try:
-            path = report_task(warehouse, target_dir, codebook, settings)
+            path = report_task(warehouse, target_dir, _whole(codebook), settings)
         except Exception as exc:  # the files are loaded all the same; say so instead of failing the run
             logger.error("key-figures report not built: %s (retry with: itip report)", exc)
         else:

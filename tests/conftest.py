@@ -7,7 +7,9 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="itip-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
@@ -56,6 +58,57 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+@dataclass(frozen=True)
+class Bundled:
+    """The outcome of one real ingest of the bundled raw/ folder: the folder it ran in
+    (raw/ and wh/, where wh/ holds the warehouse, its Parquet snapshot, its report and its
+    dictionary), what the run returned, and the key-figures artifact it published."""
+
+    folder: Path
+    outcomes: tuple[Any, ...]
+    artifact: str
+
+    def copy_to(self, dest: Path) -> Path:
+        """A private copy of everything the run wrote, in `dest`; the warehouse's path there.
+        A copy of the files is what a later reader of them sees: tests that read, or write on
+        top of, a freshly built warehouse start from one, free to change it."""
+        shutil.copytree(self.folder / "wh", dest, dirs_exist_ok=True)
+        return dest / "itip.duckdb"
+
+
+def latest_artifact(key: str) -> Any:
+    """The newest Prefect artifact with this key, from the test server."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def fetch() -> Any:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort="CREATED_DESC", limit=1
+            )
+            return found[0] if found else None
+
+    return asyncio.run(fetch())
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Bundled:
+    """The bundled raw/ folder through the ingest flow ONCE per test process (about 11 s on two
+    cores), shared by every test that needs a warehouse freshly built from it; each takes a
+    copy (`Bundled.copy_to`). Tests about the ingest run itself (a second run, the stat cache,
+    a changed file) still run their own."""
+    from flows.ingest import ingest
+
+    folder = tmp_path_factory.mktemp("bundled")
+    raw = folder / "raw"
+    shutil.copytree(RAW_DIR, raw)
+    outcomes = ingest(raw_dir=raw, warehouse=folder / "wh" / "itip.duckdb")
+    artifact = latest_artifact("key-figures")
+    return Bundled(folder, tuple(outcomes), str(artifact.data) if artifact else "")
 
 
 @pytest.fixture

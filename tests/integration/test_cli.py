@@ -12,18 +12,17 @@ import pytest
 from typer.testing import CliRunner
 
 from itip.cli import app
-from tests.conftest import REPO, write
+from tests.conftest import REPO, Bundled, write
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
-    """A warehouse built once from the bundled files through the command line."""
-    path = tmp_path_factory.mktemp("wh") / "itip.duckdb"
-    result = runner.invoke(app, ["ingest", "--raw", str(REPO / "raw"), "--warehouse", str(path)])
-    assert result.exit_code == 0, result.output
-    return path
+def warehouse(tmp_path_factory: pytest.TempPathFactory, bundled_run: Bundled) -> Path:
+    """A warehouse built once from the bundled files (the session's one ingest of them,
+    tests/conftest.py, copied for this module; `itip ingest` itself is run by
+    test_ingest_command_in_a_real_process)."""
+    return bundled_run.copy_to(tmp_path_factory.mktemp("wh"))
 
 
 def test_every_command_is_documented_with_an_example() -> None:

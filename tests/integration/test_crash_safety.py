@@ -8,7 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -18,10 +18,10 @@ from flows.ingest import ingest
 from itip.failpoints import POINTS
 from itip.warehouse_file import snapshot_path
 from tests.conftest import REPO
+from tests.forkserver import ForkServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
-ITIP = Path(sys.executable).parent / "itip"
 FIRST = ("itip_2014.csv", "itip_2015.csv", "itip_2016.csv", "itip_2017.csv", "itip_2020.csv")
 #: Changes that the killed run processes, in the order it processes them.
 CHANGES = ("corrected itip_2020.csv", "new itip_2021.csv", "new itip_2022.xlsx")
@@ -71,20 +71,24 @@ def states(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[o
     return start, expected
 
 
-def run_ingest(raw: Path, warehouse: Path, failpoint: str | None) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def itip() -> Iterator[ForkServer]:
+    """`itip` commands in processes of their own, forked from one that imported the ingest
+    once (tests/forkserver.py): each case's killed run is a real process, without paying
+    Prefect's and pandas' imports again (about 6 s a case)."""
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
     env.pop("ITIP_FAILPOINT", None)
-    if failpoint:
-        env["ITIP_FAILPOINT"] = failpoint
-    return subprocess.run(
-        [str(ITIP), "ingest", "--raw", str(raw), "--warehouse", str(warehouse)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    server = ForkServer(env)
+    yield server
+    server.close()
+
+
+def run_ingest(itip: ForkServer, raw: Path, warehouse: Path, failpoint: str | None) -> subprocess.CompletedProcess[str]:
+    output = warehouse.parent / "itip-output"
+    output.mkdir(exist_ok=True)
+    return itip.run(["ingest", "--raw", str(raw), "--warehouse", str(warehouse)], output, ITIP_FAILPOINT=failpoint)
 
 
 KILL_POINTS = [*POINTS, "after_read:2", "after_estimates_insert:2", "before_swap:3", "after_swap:2"]
@@ -92,14 +96,14 @@ KILL_POINTS = [*POINTS, "after_read:2", "after_estimates_insert:2", "before_swap
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_kill_leaves_a_whole_state_and_next_run_completes(
-    point: str, states: tuple[Path, list[tuple[object, ...]]], tmp_path: Path
+    point: str, states: tuple[Path, list[tuple[object, ...]]], tmp_path: Path, itip: ForkServer
 ) -> None:
     start, expected = states
     warehouse = tmp_path / "itip.duckdb"
     shutil.copy(start, warehouse)
     raw = build_raw(tmp_path / "raw", len(CHANGES))
 
-    killed = run_ingest(raw, warehouse, point)
+    killed = run_ingest(itip, raw, warehouse, point)
     assert killed.returncode == -signal.SIGKILL, f"failpoint {point} was never reached:\n{killed.stdout}{killed.stderr}"
 
     after_kill = state(warehouse)  # opens: the file is never half-written
@@ -114,7 +118,7 @@ def test_kill_leaves_a_whole_state_and_next_run_completes(
 
 
 def test_a_kill_after_the_last_swap_does_not_leave_the_report_stale(
-    states: tuple[Path, list[tuple[object, ...]]], tmp_path: Path
+    states: tuple[Path, list[tuple[object, ...]]], tmp_path: Path, itip: ForkServer
 ) -> None:
     """Killed after the last file's swap, before the report: the next run finds nothing new but
     sees that the report is older than the warehouse, and rebuilds it (issue 14)."""
@@ -122,7 +126,7 @@ def test_a_kill_after_the_last_swap_does_not_leave_the_report_stale(
     warehouse = tmp_path / "itip.duckdb"
     shutil.copy(start, warehouse)
     raw = build_raw(tmp_path / "raw", len(CHANGES))
-    killed = run_ingest(raw, warehouse, f"after_swap:{len(CHANGES)}")
+    killed = run_ingest(itip, raw, warehouse, f"after_swap:{len(CHANGES)}")
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     assert state(warehouse) == expected[-1]
     assert not (tmp_path / "report" / "index.html").exists()

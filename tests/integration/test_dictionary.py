@@ -8,18 +8,16 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.ingest import ingest
 from itip.dictionary import write_dictionary
-from tests.conftest import REPO
+from tests.conftest import Bundled
 from tests.integration.test_report import CHROMIUM, chromium, parse
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
-    """The bundled files through the ingest flow, which writes the report and the dictionary."""
-    warehouse = tmp_path_factory.mktemp("dict") / "itip.duckdb"
-    ingest(raw_dir=REPO / "raw", warehouse=warehouse)
-    return warehouse
+def built(tmp_path_factory: pytest.TempPathFactory, bundled_run: Bundled) -> Path:
+    """The bundled files through the ingest flow, which writes the report and the dictionary
+    (the session's one ingest of them, tests/conftest.py, copied for this module)."""
+    return bundled_run.copy_to(tmp_path_factory.mktemp("dict"))
 
 
 def _catalog(warehouse: Path) -> dict[str, dict[str, str]]:

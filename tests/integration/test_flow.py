@@ -12,7 +12,7 @@ import pytest
 
 from flows.ingest import ingest
 from itip import ingest as lib
-from tests.conftest import REPO, write
+from tests.conftest import REPO, Bundled, write
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -41,11 +41,12 @@ def statuses(outcomes: list[lib.FileOutcome]) -> dict[str, str]:
     return {o.file: o.status for o in outcomes}
 
 
-def test_bundled_history_end_to_end(raw_copy: Path, tmp_path: Path) -> None:
+def test_bundled_history_end_to_end(bundled_run: Bundled, tmp_path: Path) -> None:
     """A fresh warehouse from the bundled files answers the headline question and holds every published
-    figure of the three reference files (docs/sources/) and every edition."""
-    wh = tmp_path / "itip.duckdb"
-    outcomes = ingest(raw_dir=raw_copy, warehouse=wh)
+    figure of the three reference files (docs/sources/) and every edition (the session's one ingest
+    of them, tests/conftest.py)."""
+    wh = bundled_run.copy_to(tmp_path)
+    outcomes = list(bundled_run.outcomes)
     assert set(statuses(outcomes).values()) == {lib.LOADED}
     assert len(outcomes) == 13  # 12 editions of figures and the editions file
 
@@ -161,9 +162,8 @@ def test_bad_file_is_rejected_whole_and_others_load(raw_copy: Path, tmp_path: Pa
     assert snapshot(wh) == before
 
 
-def test_corrected_file_supersedes_and_keeps_history(raw_copy: Path, tmp_path: Path) -> None:
-    wh = tmp_path / "itip.duckdb"
-    ingest(raw_dir=raw_copy, warehouse=wh)
+def test_corrected_file_supersedes_and_keeps_history(raw_copy: Path, tmp_path: Path, bundled_run: Bundled) -> None:
+    wh = bundled_run.copy_to(tmp_path)  # the bundled files loaded (the session's one ingest of them)
     path = raw_copy / "itip_2021.csv"
     text = path.read_bytes().decode("cp1252").replace(";47 %;", ";46 %;")
     path.write_bytes(text.encode("cp1252"))
@@ -183,10 +183,9 @@ def test_corrected_file_supersedes_and_keeps_history(raw_copy: Path, tmp_path: P
         assert con.execute("SELECT count(*) FROM trend WHERE year = 2021").fetchone() == (32,)
 
 
-def test_bad_correction_keeps_current_release(raw_copy: Path, tmp_path: Path) -> None:
+def test_bad_correction_keeps_current_release(raw_copy: Path, tmp_path: Path, bundled_run: Bundled) -> None:
     """Nothing already loaded is lost when a corrected file turns out to be bad."""
-    wh = tmp_path / "itip.duckdb"
-    ingest(raw_dir=raw_copy, warehouse=wh)
+    wh = bundled_run.copy_to(tmp_path)  # the bundled files loaded (the session's one ingest of them)
     (raw_copy / "itip_2023.csv").write_text(
         "survey,question,value,source\ncitizens,ukjent spørsmål,59,s\n", encoding="utf-8"
     )
@@ -215,10 +214,9 @@ def test_other_files_in_raw_are_ignored(raw_copy: Path, tmp_path: Path) -> None:
     assert len(outcomes) == 13 and not any(o.failed for o in outcomes)
 
 
-def test_every_table_view_and_column_is_documented(raw_copy: Path, tmp_path: Path) -> None:
+def test_every_table_view_and_column_is_documented(bundled_run: Bundled, tmp_path: Path) -> None:
     """The warehouse is the public interface for ad-hoc SQL: DuckDB's COMMENT says what each name means."""
-    wh = tmp_path / "itip.duckdb"
-    ingest(raw_dir=raw_copy, warehouse=wh)
+    wh = bundled_run.copy_to(tmp_path)  # the bundled files loaded (the session's one ingest of them)
     with duckdb.connect(str(wh), read_only=True) as con:
         tables = con.execute(
             "SELECT table_name, comment FROM duckdb_tables() UNION ALL "

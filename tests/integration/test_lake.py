@@ -21,7 +21,7 @@ from itip.cli import app
 from itip.db import open_warehouse, run_query
 from itip.lake import Lake, snapshots
 from itip.problems import ItipError
-from tests.conftest import REPO, write
+from tests.conftest import REPO, Bundled, write
 from tests.postgres import Server, postgres_server
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -49,10 +49,9 @@ def file_lake(tmp_path: Path) -> Lake:
     return Lake(str(tmp_path / "meta.ducklake"), str(tmp_path / "lake-data") + "/")
 
 
-def test_bundled_data_gives_the_same_trend_on_a_lake(raw_copy: Path, tmp_path: Path) -> None:
-    file = tmp_path / "itip.duckdb"
+def test_bundled_data_gives_the_same_trend_on_a_lake(raw_copy: Path, tmp_path: Path, bundled_run: Bundled) -> None:
+    file = bundled_run.copy_to(tmp_path / "file")  # the session's one ingest of the bundled files into a file
     lake = file_lake(tmp_path)
-    ingest(raw_dir=raw_copy, warehouse=file)
     outcomes = ingest(raw_dir=raw_copy, warehouse="ducklake:" + lake.catalog, lake_data=lake.data_path)
     assert {o.status for o in outcomes} == {"loaded"}
     assert (tmp_path / "lake-data").is_dir()

@@ -20,7 +20,7 @@ from flows.ingest import ingest
 from itip.cli import app
 from itip.db import open_warehouse
 from itip.export import export, parquet_snapshot_dir
-from tests.conftest import REPO, write
+from tests.conftest import REPO, Bundled, write
 
 runner = CliRunner()
 
@@ -29,11 +29,10 @@ DUCKDB1X = Path(os.environ.get("ITIP_DUCKDB1X_PYTHON", REPO / ".tools" / "duckdb
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Path:
-    """The bundled raw/ folder through the ingest flow (which also writes the Parquet snapshot)."""
-    path = tmp_path_factory.mktemp("wh") / "itip.duckdb"
-    ingest(raw_dir=REPO / "raw", warehouse=path)
-    return path
+def warehouse(tmp_path_factory: pytest.TempPathFactory, bundled_run: Bundled) -> Path:
+    """The bundled raw/ folder through the ingest flow (which also writes the Parquet snapshot;
+    the session's one ingest of it, tests/conftest.py, copied for this module)."""
+    return bundled_run.copy_to(tmp_path_factory.mktemp("wh"))
 
 
 def _trend(warehouse: Path) -> pd.DataFrame:

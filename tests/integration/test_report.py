@@ -34,7 +34,7 @@ from itip.report import (
     write_report,
 )
 from itip.stats import change_p_value, q_values
-from tests.conftest import REPO, write
+from tests.conftest import REPO, Bundled, write
 
 REFERENCES = (
     REPO / "docs" / "sources" / "itip_published_figures.csv",
@@ -228,17 +228,13 @@ def latest_artifact(key: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Built:
-    """The bundled raw/ folder through the ingest flow, which builds the report as its last step."""
-    base = tmp_path_factory.mktemp("report")
-    raw = base / "raw"
-    shutil.copytree(REPO / "raw", raw)
-    warehouse = base / "wh" / "itip.duckdb"
-    ingest(raw_dir=raw, warehouse=warehouse)
-    artifact = latest_artifact("key-figures")
+def bundled(tmp_path_factory: pytest.TempPathFactory, bundled_run: Bundled) -> Built:
+    """The bundled raw/ folder through the ingest flow, which builds the report as its last step
+    (the session's one ingest of it, tests/conftest.py, copied for this module)."""
+    warehouse = bundled_run.copy_to(tmp_path_factory.mktemp("report") / "wh")
     report_dir = warehouse.parent / "report"
     page = (report_dir / "index.html").read_text(encoding="utf-8")
-    return Built(warehouse, report_dir, page, str(artifact.data) if artifact else "")
+    return Built(warehouse, report_dir, page, bundled_run.artifact)
 
 
 @pytest.fixture(scope="module")
