@@ -3,7 +3,6 @@ the ingest flow's last step, and the page as a real browser renders it."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import hashlib
 import re
@@ -211,20 +210,6 @@ class Built:
     report_dir: Path
     page: str
     artifact: str
-
-
-def latest_artifact(key: str) -> Any:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    async def fetch() -> Any:
-        async with get_client() as client:
-            found = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort="CREATED_DESC", limit=1
-            )
-            return found[0] if found else None
-
-    return asyncio.run(fetch())
 
 
 @pytest.fixture(scope="module")
