@@ -27,7 +27,7 @@ import pandas as pd
 from itip.codebook import Codebook
 from itip.failpoints import failpoint
 from itip.paths import SQL_DIR
-from itip.problems import ItipError, Problem
+from itip.problems import ConfigError, ItipError, Problem
 
 #: The storage format new warehouse files are written in, chosen explicitly so that every
 #: DuckDB 1.x client (CLI, DBeaver, ODBC behind Excel and Power BI, older notebooks) opens
@@ -632,7 +632,9 @@ def open_reader(path: Path | Lake, as_of: str | None = None) -> contextlib.Abstr
     """The locked-down read-only connection of `itip sql` and `itip shell`. `as_of` (a
     snapshot id or a time) reads a lake as it was then; a file has no history."""
     if as_of is not None and isinstance(path, Path):
-        raise ItipError(f"{path}: --as-of needs a DuckLake warehouse (ducklake:...); a DuckDB file keeps no history")
+        raise ConfigError(  # a usage error: exit 2
+            f"{path}: --as-of needs a DuckLake warehouse (ducklake:...); a DuckDB file keeps no history"
+        )
     if not isinstance(path, Path):
         from itip.lake import open_lake
 

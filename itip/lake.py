@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from itip.paths import DEFAULT_WAREHOUSE, WAREHOUSE_DIR
-from itip.problems import ItipError
+from itip.problems import ConfigError, ItipError
 from itip.settings import DEFAULTS, Settings
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def _as_of_option(as_of: str) -> str:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ItipError(
+        raise ConfigError(  # a usage error: exit 2
             f"--as-of {as_of!r}: not a snapshot id or a time (e.g. 12, 2026-03-01, '2026-03-01 12:00:00+01:00')"
         ) from None
     if moment.tzinfo is None:

@@ -100,13 +100,13 @@ def test_as_of_reads_an_older_snapshot(raw_copy: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["sql", "-w", "ducklake:" + lake.catalog, "--as-of", str(snapshot), count])
     assert result.exit_code == 0 and "3" in result.output
     on_file = runner.invoke(app, ["sql", "-w", str(tmp_path / "f.duckdb"), "--as-of", "1", "SELECT 1"])
-    assert on_file.exit_code == 1
+    assert on_file.exit_code == 2  # a usage error: the option does not apply to a file
     assert on_file.output.strip().splitlines() == [
         f"itip: {tmp_path / 'f.duckdb'}: --as-of needs a DuckLake warehouse (ducklake:...); "
         "a DuckDB file keeps no history"
     ]
     bad = runner.invoke(app, ["sql", "-w", "ducklake:" + lake.catalog, "--as-of", "yesterday", "SELECT 1"])
-    assert bad.exit_code == 1 and "not a snapshot id or a time" in bad.output
+    assert bad.exit_code == 2 and "not a snapshot id or a time" in bad.output
 
 
 def test_lake_sql_cannot_reach_other_files_or_write(raw_copy: Path, tmp_path: Path) -> None:
