@@ -22,7 +22,7 @@ from itip.reading import Table, read_table
 from itip.settings import DEFAULTS, Settings
 from itip.staging import is_header, stage
 
-# Pandera and statsmodels (via harmonise) are imported where files are checked:
+# Pandera is imported where files are checked:
 # a scheduled run that finds nothing new never loads them.
 
 #: Published-figure release files: itip_<YEAR>.csv or itip_<YEAR>.xlsx.

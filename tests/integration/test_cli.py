@@ -141,14 +141,18 @@ def test_sql_without_warehouse(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ingest_command_in_a_real_process(tmp_path: Path) -> None:
-    """The installed console script, as a user runs it: one line per file, exit 1 on a rejected file, no traceback."""
+def test_ingest_command_in_a_real_process(tmp_path: Path, prefect_harness: None) -> None:
+    """The installed console script, as a user runs it: one line per file, exit 1 on a rejected file, no traceback.
+    It reports to the session's Prefect server through PREFECT_API_URL, as a user with a configured server does
+    (a server of its own would take most of the test's time; tests/integration/test_server.py covers those)."""
+    from prefect.settings import PREFECT_API_URL
+
     raw = tmp_path / "raw"
     raw.mkdir()
     for name in ("itip_2020.csv", "itip_2021.csv"):
         (raw / name).write_bytes((REPO / "raw" / name).read_bytes())
     write(raw, "itip_2019.csv", "survey,indicator,value,source\ncitizens,trust_personal_data_safe,abc,s\n")
-    env = {**os.environ, "ITIP_WAREHOUSE": str(tmp_path / "w.duckdb")}
+    env = {**os.environ, "ITIP_WAREHOUSE": str(tmp_path / "w.duckdb"), "PREFECT_API_URL": str(PREFECT_API_URL.value())}
     itip = Path(sys.executable).parent / "itip"
     done = subprocess.run(
         [str(itip), "ingest", "--raw", str(raw)], capture_output=True, text=True, env=env, timeout=300

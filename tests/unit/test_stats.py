@@ -8,12 +8,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from itip.codebook import Break
 from itip.db import refresh_change_tests
 from itip.paths import SQL_DIR
-from itip.stats import change_p_value, q_values, wilson_interval
+from itip.stats import benjamini_hochberg, change_p_value, q_values, wilson_interval
 
 #: The warehouse's own SQL for changes: the tests table and the two views over the estimates.
 CHANGE_SQL = ("50_change_tests.sql", "86_change_pairs.sql", "88_changes.sql")
@@ -77,6 +79,21 @@ def test_large_change_is_significant() -> None:
     p = change_p_value(62, 1000, 52, 1000)
     assert p is not None and p < 0.001
     assert p == pytest.approx(_z_test_by_hand(0.62, 1000, 0.52, 1000), rel=1e-9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0, 100), st.integers(1, 100_000), st.floats(0, 100), st.integers(1, 100_000))
+def test_change_p_value_matches_statsmodels(value1: float, n1: int, value2: float, n2: int) -> None:
+    """The reference two-proportion z-test, on any pair of shares and sample sizes."""
+    from statsmodels.stats.proportion import proportions_ztest
+
+    p = change_p_value(value1, n1, value2, n2)
+    pooled = (value1 * n1 + value2 * n2) / 100 / (n1 + n2)
+    if p is None:
+        assert pooled <= 0 or pooled >= 1
+        return
+    _, reference = proportions_ztest([value1 / 100 * n1, value2 / 100 * n2], [n1, n2])
+    assert p == pytest.approx(reference, rel=1e-9, abs=1e-300)
 
 
 def test_no_test_without_variance() -> None:
@@ -192,6 +209,16 @@ def test_q_values_are_benjamini_hochberg_within_year_and_survey() -> None:
     assert list(significant[:5]) == [True, True, True, True, True]
     q2, significant2 = q_values(pd.Series([0.03, 0.5]), pd.Series([2024, 2024]), pd.Series(["citizens"] * 2))
     assert list(q2) == pytest.approx([0.06, 0.5]) and list(significant2) == [False, False]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=40))
+def test_benjamini_hochberg_matches_statsmodels(p: list[float]) -> None:
+    """The reference implementation, on any family of p-values (ties, zeros and ones included)."""
+    from statsmodels.stats.multitest import multipletests
+
+    _, reference, _, _ = multipletests(p, alpha=0.05, method="fdr_bh")
+    assert benjamini_hochberg(p) == pytest.approx(reference, abs=1e-12)
 
 
 def test_changes_have_raw_p_and_q_value() -> None:
