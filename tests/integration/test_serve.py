@@ -1,8 +1,10 @@
-"""`itip serve`: a real local Prefect server, a cron schedule, and a scheduled run that completes."""
+"""`itip serve`: a real local Prefect server, a cron schedule, a scheduled run that completes, and
+the printed command that runs the ingest now."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -55,15 +57,36 @@ def loaded_rows(warehouse: Path) -> int:
     return int(row[0]) if row else 0
 
 
+def bare_env(tmp_path: Path) -> dict[str, str]:
+    """A shell as a user has it: none of the variables itip, the Makefile or the tests set."""
+    drop = {"PREFECT_API_URL", "DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_LOGGING_LEVEL"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["PREFECT_HOME"] = str(tmp_path / "home")
+    return env
+
+
+def completed_runs(api: str) -> list[dict[str, object]]:
+    found = httpx.post(
+        f"{api}/flow_runs/filter", json={"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}, timeout=10
+    )
+    return list(found.json())
+
+
 @pytest.mark.slow
-def test_scheduled_run_completes(raw_copy: Path, tmp_path: Path) -> None:
+def test_scheduled_run_completes_and_the_printed_run_hint_works(raw_copy: Path, tmp_path: Path) -> None:
+    """One `itip serve` (a server start is most of the time): its schedule starts a run that
+    completes, and the command it prints to run the ingest now works as printed, pasted into
+    another shell with no Prefect variables, and the served flow runs it."""
     warehouse = tmp_path / "itip.duckdb"
     port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
     # A cron schedule in seconds (croniter's sixth field): every 20 s, so the test waits for the
-    # server's start-up and one tick, not for a whole minute to come round.
+    # server's start-up and one tick, not for a whole minute to come round; the server's
+    # scheduler and the served flow's runner look for work every 2 s instead of 60 and 10.
     started = datetime.now(UTC)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env["PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS"] = "5"
+    env["PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS"] = "2"
+    env["PREFECT_RUNNER_POLL_FREQUENCY"] = "2"
     serve, log = start_serve(
         [
             "--cron", "* * * * * */20", "--timezone", "UTC",
@@ -75,34 +98,56 @@ def test_scheduled_run_completes(raw_copy: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 900
-        while loaded_rows(warehouse) < 117:
-            assert serve.poll() is None, log.read_text(encoding="utf-8")
-            assert time.monotonic() < deadline, "no scheduled run completed in time"
-            time.sleep(2)
-
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            run_ids = {r[0] for r in con.execute("SELECT DISTINCT flow_run_id FROM releases").fetchall()}
-        (run_id,) = run_ids
-        api = f"http://127.0.0.1:{port}/api"
-        while True:
-            run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
-            if run["state_type"] == "COMPLETED" or time.monotonic() > deadline + 120:  # the run's last steps
+        lines: list[str] = []
+        while not any("deployment run" in line for line in lines):
+            lines = log.read_text(encoding="utf-8").splitlines()
+            assert serve.poll() is None, "\n".join(lines)
+            assert time.monotonic() < deadline, "\n".join(lines)
+            time.sleep(0.5)
+        hint = next(line.strip() for line in lines if "deployment run" in line)
+        assert hint.startswith(f"PREFECT_API_URL={api} DO_NOT_TRACK=1 ")
+        # as a user pastes it into another shell, in another folder, with no Prefect variables set
+        for _ in range(30):  # the deployment is registered a moment after the hint is printed
+            ran = subprocess.run(
+                ["bash", "-c", hint], cwd=tmp_path, env=bare_env(tmp_path), capture_output=True, text=True, timeout=120
+            )
+            if ran.returncode == 0:
                 break
-            time.sleep(1)
-        assert run["state_type"] == "COMPLETED"
-        assert run["deployment_id"] is not None
-        assert run["auto_scheduled"] is True
+            time.sleep(2)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert "Created flow run" in ran.stdout
+        triggered = re.search(r"UUID: ([0-9a-f-]+)", ran.stdout)
+        assert triggered, ran.stdout
+
+        def done() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+            runs = completed_runs(api)
+            return [r for r in runs if r["id"] == triggered[1]], [r for r in runs if r["auto_scheduled"]]
+
+        manual, scheduled = done()
+        while not (manual and scheduled):
+            assert serve.poll() is None, log.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline, f"runs completed: triggered {manual}, scheduled {scheduled}"
+            time.sleep(2)
+            manual, scheduled = done()
+
+        assert loaded_rows(warehouse) == 117  # every bundled figure, loaded by one of the runs
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            (loader,) = con.execute("SELECT DISTINCT flow_run_id FROM releases").fetchall()
+        assert loader[0] in {r["id"] for r in manual + scheduled}
+        (run, *_) = scheduled
+        assert run["deployment_id"] is not None and run["deployment_id"] == manual[0]["deployment_id"]
         # The run came from the schedule: planned for a tick of it, after `itip serve` started.
-        expected = datetime.fromisoformat(run["expected_start_time"])
+        expected = datetime.fromisoformat(str(run["expected_start_time"]))
         assert expected > started
         assert expected.second % 20 == 0 and expected.microsecond == 0
     finally:
         output = stop_serve(serve, log, tmp_path / "prefect")
     assert serve.returncode == 0, output
+    assert "$ prefect deployment run" not in output  # Prefect's own hint, which fails as printed
     assert "stopped (the Prefect server keeps running: itip server stop)" in output
-    assert f"stopped the Prefect server at http://127.0.0.1:{port}/api" in output
+    assert f"stopped the Prefect server at {api}" in output
     with pytest.raises(httpx.HTTPError):
-        httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+        httpx.get(f"{api}/health", timeout=2)
 
 
 def test_prefect_yaml_deploys_the_ingest_flow() -> None:
