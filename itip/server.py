@@ -14,7 +14,9 @@ Runs stay real flow runs, visible in the Prefect UI at the recorded address.
   that inherited the pid is never touched.
 - Two commands starting at once: an exclusive lock on `server.lock` serialises the check and
   the start, so the second waits for the first server to come up and then reuses it.
-- A port in use (by anything) is skipped: the default 4200, else a free port from the OS.
+- A port in use (by anything) is skipped: the default 4200, else a free port from the OS. A
+  server counts as started only when the one answering there has this state folder as its
+  home (`serves`): two projects starting at once cannot end up sharing one server.
 
 This module starts and stops a process; it does not import Prefect.
 """
@@ -78,6 +80,20 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
     try:
         return httpx.get(f"{url}/health", timeout=timeout).status_code == 200
     except httpx.HTTPError:
+        return False
+
+
+def serves(url: str, state_dir: Path, timeout: float = 2.0) -> bool:
+    """Whether the Prefect API at `url` is the server of this state folder (its PREFECT_HOME),
+    not merely a server: another project's server can hold the port. Two first commands of
+    different projects both see port 4200 free; the one whose server binds second must not
+    take the first one's answer for its own while its own process is still starting."""
+    import httpx
+
+    try:
+        answer = httpx.get(f"{url}/admin/settings", timeout=timeout)
+        return answer.status_code == 200 and Path(str(answer.json().get("home"))).resolve() == state_dir.resolve()
+    except (httpx.HTTPError, ValueError, AttributeError):
         return False
 
 
@@ -148,8 +164,8 @@ def _start(state_dir: Path, port: int | None, meanwhile: Callable[[str], None] |
     deadline = time.monotonic() + STARTUP_SECONDS
     if meanwhile is not None:
         meanwhile(url)  # the caller's own start-up, on the other core, while the server migrates its database
-    while not healthy(url):
-        if server.poll() is not None:
+    while not serves(url, state_dir):
+        if server.poll() is not None:  # also when another server holds the port: then on another one
             raise ItipError(f"the local Prefect server stopped at start-up; see {log}")
         if time.monotonic() > deadline:
             _terminate(server.pid)
@@ -207,7 +223,7 @@ def stop(state_dir: Path) -> ServerInfo | None:
         info = read_info(state_dir)
         if info is None:
             return None
-        running = _alive(info.pid) and healthy(info.url)
+        running = _alive(info.pid) and serves(info.url, state_dir)
         if running:
             _terminate(info.pid)
         (state_dir / STATE_FILE).unlink(missing_ok=True)

@@ -54,27 +54,22 @@ def prefect_api(
     PREFECT_API_URL is Prefect's own variable, read here because Prefect reads it once.
 
     `warm` (say, importing the flow) runs while a server this call starts boots, with
-    PREFECT_API_URL already set, so a first run does not pay both one after the other."""
+    PREFECT_API_URL already set, so a first run does not pay both one after the other. The
+    server may still move to another port (another program took the first one while it
+    started): Prefect, imported by then, has read the first URL, so the caller runs its flow
+    under `prefect.settings.temporary_settings` with the URL returned here."""
     if os.environ.get("PREFECT_API_URL"):
         return os.environ["PREFECT_API_URL"]
     if settings.prefect_server == "temporary":
         return None
     from itip import server
 
-    seen: list[str] = []
-
     def early(url: str) -> None:
         os.environ["PREFECT_API_URL"] = url
-        seen.append(url)
         if warm is not None:
             warm()
 
     info, started = server.ensure(_state(state, settings), port, meanwhile=early)
-    if seen and seen[0] != info.url:  # the first port was taken while it started: Prefect has the old URL
-        raise ItipError(
-            f"the local Prefect server had to move to another port ({info.url}) while this command started; "
-            "run the command again (it reuses the server)"
-        )
     if started:
         typer.echo(
             f"started the local Prefect server in the background (UI at {info.url.removesuffix('/api')}); "

@@ -65,16 +65,22 @@ def ingest(
         raise _fail(f"{raw_dir}: release folder does not exist", 2)
     try:
         # before Prefect is imported (it reads PREFECT_API_URL once); the flow's imports overlap a first start
-        prefect_api(settings=_run_settings(), warm=lambda: importlib.import_module("flows.ingest"))
+        url = prefect_api(settings=_run_settings(), warm=lambda: importlib.import_module("flows.ingest"))
     except ItipError as exc:
         raise _fail(str(exc)) from None
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from flows.ingest import ingest as ingest_flow
     from itip.privacy import check_key
     from itip.progress import Reporter
 
     try:
         check_key(_where(warehouse, lake_data))  # a bad pseudonymisation key: one line before the run
-        with Reporter(), _quiet_prefect_failures(not verbose):
+        with (
+            temporary_settings(updates={PREFECT_API_URL: url} if url else {}),  # the server's final URL
+            Reporter(),
+            _quiet_prefect_failures(not verbose),
+        ):
             outcomes = ingest_flow(raw_dir=raw_dir, warehouse=_where(warehouse, lake_data), verify=verify)
     except ItipError as exc:
         raise _fail(str(exc)) from None

@@ -119,25 +119,34 @@ def test_later_commands_reuse_the_server_and_a_killed_one_or_a_stale_pid_is_repl
 
 
 @pytest.mark.slow
-def test_two_first_commands_at_once_start_one_server(raw: Path, state: Path, tmp_path: Path) -> None:
-    env = _env(state)
-    both = [
+def test_first_commands_at_once_start_one_server_per_project(raw: Path, state: Path, tmp_path: Path) -> None:
+    """Two commands of one project start one server; a third, of another project (its own
+    state folder) at the same moment, gets a server of its own although both first try port
+    4200, and its run lands there, not on the other project's server."""
+    other = tmp_path / "other" / "state"
+    commands = [
         subprocess.Popen(
             [str(ITIP), "ingest", "--raw", str(raw), "--warehouse", str(tmp_path / f"{i}.duckdb")],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env=_env(folder),
         )
-        for i in range(2)
+        for i, folder in enumerate([state, state, other])
     ]
-    outputs = [p.communicate(timeout=400) for p in both]
-    for p, (out, err) in zip(both, outputs, strict=True):
-        assert p.returncode == 0, out + err
-    assert sum(STARTED in err for _, err in outputs) == 1  # one started it, the other waited and reused it
-    info = server.read_info(state)
-    assert info is not None
-    assert _flow_runs(info.url) == 2
+    try:
+        outputs = [p.communicate(timeout=400) for p in commands]
+        for p, (out, err) in zip(commands, outputs, strict=True):
+            assert p.returncode == 0, out + err
+        assert sum(STARTED in err for _, err in outputs[:2]) == 1  # one started it, the other waited and reused it
+        assert STARTED in outputs[2][1]
+        info, theirs = server.read_info(state), server.read_info(other)
+        assert info is not None and theirs is not None and info.url != theirs.url
+        assert server.serves(info.url, state) and server.serves(theirs.url, other)
+        assert _flow_runs(info.url) == 2
+        assert _flow_runs(theirs.url) == 1
+    finally:
+        server.stop(other)
 
 
 @pytest.mark.slow
