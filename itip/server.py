@@ -145,7 +145,7 @@ def _start(state_dir: Path, port: int | None, meanwhile: Callable[[str], None] |
         raise ItipError(f"port {port} on {HOST} is in use; choose another with --port")
     env = {
         **os.environ,
-        "PREFECT_HOME": str(state_dir),
+        "PREFECT_HOME": str(state_dir.resolve()),  # absolute: `serves` compares it, from any folder
         **TELEMETRY_OFF,
     }
     env.pop("PREFECT_API_URL", None)
