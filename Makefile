@@ -38,7 +38,7 @@ run: setup ## Build warehouse/itip.duckdb from the bundled raw/ files
 	@echo 'Try: $(BIN)/itip trend trust_personal_data_safe'
 
 fields: setup ## Write the SQL COMMENTs and the README's table of tables from itip/fields.py
-	$(BIN)/python -m itip.fields
+	$(BIN)/python -m itip.fields_render
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -6,13 +6,13 @@ to DuckDB by registering them, never by formatting values into SQL.
 
 The warehouse only: respondent files are read in itip.respondents, and the warehouse
 *file* (the private copy every write goes to, its atomic swap, the write-ahead log) is
-itip.warehouse_file. Over 400 lines because the `Warehouse` class is the one place every
-query of the contract lives.
+itip.warehouse_file; the contract's reads and analysts' SQL are itip.db_read. Over 400
+lines because the `Warehouse` class is the one place every write of the contract lives:
+the schema and its migrations, the codebook sync, loading and rejecting releases.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +27,7 @@ import pandas as pd
 from itip.codebook import Codebook
 from itip.failpoints import failpoint
 from itip.paths import SQL_DIR
-from itip.problems import ConfigError, ItipError, Problem
+from itip.problems import ItipError, Problem
 
 #: The storage format new warehouse files are written in, chosen explicitly so that every
 #: DuckDB 1.x client (CLI, DBeaver, ODBC behind Excel and Power BI, older notebooks) opens
@@ -562,46 +562,6 @@ class Warehouse:
         )
         self.con.unregister("_bases")
 
-    # --- reading -------------------------------------------------------------------
-    def trend(self, indicator: str, segment: str | None = None) -> pd.DataFrame:
-        return self.con.execute(
-            "SELECT year, segment, answer, value, qualifier, value_status, n, ci_low, ci_high, prev_year, "
-            "change_pp, change_p_value, change_q_value, change_significant, comparable_with_prev, source, "
-            "interval_basis, break_reason, se, df FROM trend WHERE indicator = ? AND (? IS NULL OR segment = ?) "
-            "ORDER BY segment, answer NULLS FIRST, year",
-            [indicator, segment, segment],
-        ).df()
-
-    def indicator_ids(self) -> list[str]:
-        return [str(r[0]) for r in self.con.execute("SELECT indicator FROM indicators ORDER BY indicator").fetchall()]
-
-    def has_indicator(self, indicator: str) -> bool:
-        row = self.con.execute("SELECT count(*) FROM indicators WHERE indicator = ?", [indicator]).fetchone()
-        return bool(row and row[0])
-
-    # --- reading for the key-figures report (itip/report.py) ------------------------
-    def report_trend(self) -> pd.DataFrame:
-        """Every current figure with its change, for the report."""
-        return self.con.execute(
-            "SELECT indicator, survey, segment, answer, year, value, qualifier, value_status, n, ci_low, ci_high, "
-            "prev_year, prev_value, change_pp, change_p_value, change_q_value, change_significant, "
-            "comparable_with_prev, source, release_id, inferred, conflict, edition_respondents, interval_basis, "
-            "break_reason FROM trend "
-            "ORDER BY indicator, segment, answer NULLS FIRST, year"
-        ).df()
-
-    def report_breaks(self) -> pd.DataFrame:
-        """Comparability breaks: a break at year Y means not comparable across Y."""
-        return self.con.execute("SELECT indicator, year, scope, reason FROM breaks ORDER BY indicator, year").df()
-
-    def loaded_releases(self) -> pd.DataFrame:
-        """The current release of each year: what the report was built from."""
-        return self.con.execute(
-            "SELECT release_id, year, kind, file_name, sha256, rows, loaded_at FROM releases "
-            "WHERE status = ? ORDER BY year, kind",
-            ["loaded"],
-        ).df()
-
 
 @contextmanager
 def open_warehouse(path: Path | Lake, read_only: bool = False) -> Iterator[Warehouse]:
@@ -626,35 +586,3 @@ def open_warehouse(path: Path | Lake, read_only: bool = False) -> Iterator[Wareh
         yield warehouse
     finally:
         con.close()
-
-
-def open_reader(path: Path | Lake, as_of: str | None = None) -> contextlib.AbstractContextManager[Warehouse]:
-    """The locked-down read-only connection of `itip sql` and `itip shell`. `as_of` (a
-    snapshot id or a time) reads a lake as it was then; a file has no history."""
-    if as_of is not None and isinstance(path, Path):
-        raise ConfigError(  # a usage error: exit 2
-            f"{path}: --as-of needs a DuckLake warehouse (ducklake:...); a DuckDB file keeps no history"
-        )
-    if not isinstance(path, Path):
-        from itip.lake import open_lake
-
-        return open_lake(path, read_only=True, as_of=as_of)
-    return open_warehouse(path, read_only=True)
-
-
-def run_query(path: Path | Lake, sql: str, as_of: str | None = None) -> tuple[list[str], list[tuple[object, ...]]]:
-    """Run an analyst's SQL on a read-only connection that cannot reach files or settings.
-    `as_of` (a snapshot id or a time) reads a lake as it was then; a file has no history."""
-    with open_reader(path, as_of) as wh:
-        if not isinstance(path, Path):
-            from itip.lake import refuse_writes
-
-            refuse_writes(wh.con, sql)  # the data path is reachable: no COPY TO into it
-        try:
-            cursor = wh.con.execute(sql)
-        except duckdb.Error as exc:
-            # the whole message: DuckDB's hints ("Candidate bindings: ...", "LINE 1: ...") follow the first line
-            raise ItipError(f"query failed: {str(exc).strip()}") from None
-        if cursor.description is None:
-            return [], []
-        return [d[0] for d in cursor.description], cursor.fetchall()

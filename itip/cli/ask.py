@@ -34,6 +34,7 @@ def trend(
 
     Example: itip trend trust_personal_data_safe --segment alle
     """
+    from itip import db_read as reads
     from itip.codebook import load_codebook
     from itip.db import open_warehouse
     from itip.render import table_csv, table_text, trend_table
@@ -48,10 +49,10 @@ def trend(
                 raise _fail(f"unknown segment {segment!r}; {_closest(segment, spellings, listing)}")
             segment = resolved
         with open_warehouse(_where(warehouse), read_only=True) as wh:
-            if not wh.has_indicator(indicator):
+            if not reads.has_indicator(wh, indicator):
                 listing = 'list them with: itip sql "SELECT indicator FROM indicators"'
-                raise _fail(f"unknown indicator {indicator!r}; {_closest(indicator, wh.indicator_ids(), listing)}")
-            frame = wh.trend(indicator, segment)
+                raise _fail(f"unknown indicator {indicator!r}; {_closest(indicator, reads.indicator_ids(wh), listing)}")
+            frame = reads.trend(wh, indicator, segment)
     except ItipError as exc:
         raise _fail(str(exc)) from None
     if frame.empty:
@@ -133,7 +134,7 @@ def sql(
 
     Example: itip sql "SELECT year, value FROM trend WHERE indicator = 'trust_personal_data_safe' ORDER BY year"
     """
-    from itip.db import open_reader
+    from itip.db_read import open_reader
     from itip.query import DEFAULT_MAX_ROWS
 
     text = query if query is not None else _stdin_text()

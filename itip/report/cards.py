@@ -20,6 +20,7 @@ import pandas as pd
 
 from itip.codebook import Answer, Codebook, Indicator
 from itip.db import open_warehouse
+from itip.db_read import loaded_releases, report_breaks, report_trend
 
 if TYPE_CHECKING:
     from itip.lake import Lake
@@ -265,7 +266,7 @@ class Report:
 def read_report_data(warehouse: Path | Lake) -> ReportData:
     """Read the current figures, breaks and releases from the warehouse, read-only."""
     with open_warehouse(warehouse, read_only=True) as wh:
-        return ReportData(wh.report_trend(), wh.report_breaks(), wh.loaded_releases(), warehouse)
+        return ReportData(report_trend(wh), report_breaks(wh), loaded_releases(wh), warehouse)
 
 
 def _opt(value: Any) -> Any:

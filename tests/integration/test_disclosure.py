@@ -13,7 +13,8 @@ import pytest
 
 from flows.ingest import ingest
 from itip import ingest as lib
-from itip.db import open_warehouse, run_query
+from itip.db import open_warehouse
+from itip.db_read import run_query
 from itip.disclosure import Relation, relations, secondary, suppress
 from itip.lake import Lake, snapshots
 from tests.conftest import write

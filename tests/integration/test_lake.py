@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from flows.ingest import ingest
 from itip.cli import app
-from itip.db import open_warehouse, run_query
+from itip.db import open_warehouse
+from itip.db_read import run_query
 from itip.lake import Lake, snapshots
 from itip.problems import ItipError
 from tests.conftest import REPO, Bundled, write

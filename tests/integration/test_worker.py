@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from itip import server
-from itip.db import run_query
+from itip.db_read import run_query
 from itip.lake import Lake
 from tests.conftest import REPO
 

@@ -12,8 +12,9 @@ import duckdb
 import pandera.pandas as pa
 import pytest
 
-from itip import fields
-from itip.fields import FIELDS, TABLES, describe, field_of, render_readme, render_sql
+from itip import fields, fields_render
+from itip.fields import FIELDS, TABLES, describe, field_of
+from itip.fields_render import render_readme, render_sql
 from schemas.models import Edition, Estimate, RespondentEstimate, _EstimateColumns
 from tests.conftest import REPO
 
@@ -111,7 +112,7 @@ def test_a_description_edited_in_the_dictionary_only_is_caught(monkeypatch: pyte
     assert {line.split(":")[0] for line in wrong} == {
         f"{t}.segment" for t in ("estimates", "current_estimates", "conflicts", "change_pairs", "trend", "latest")
     }
-    assert fields.outdated()  # and `make fields` would rewrite the SQL files
+    assert fields_render.outdated()  # and `make fields` would rewrite the SQL files
 
 
 def test_a_view_column_means_what_it_means_where_it_comes_from_unless_overridden() -> None:
@@ -156,7 +157,8 @@ def test_the_release_file_columns_are_described_once() -> None:
     """The release file's columns: the reader accepts exactly the dictionary's columns, the
     Pandera model `StagedFigure` takes each description from it, and the README's table is
     written from it with every header name the reader accepts."""
-    from itip.fields import RELEASE_FILE, release_file_table
+    from itip.fields import RELEASE_FILE
+    from itip.fields_render import release_file_table
     from itip.staging import HEADERS
     from schemas.models import StagedFigure
 

@@ -306,6 +306,7 @@ def test_a_figure_without_n_gets_an_interval_from_its_edition_only_flagged_appro
     report; never a test of change. A count published as a bound ('over 500'), a qualified
     value or an edition without respondents gives no interval; an own n is used as it is."""
     from itip.db import open_warehouse
+    from itip.db_read import trend
     from itip.render import trend_table
     from itip.stats import wilson_interval
 
@@ -360,7 +361,7 @@ def test_a_figure_without_n_gets_an_interval_from_its_edition_only_flagged_appro
     assert got[("ai_well_underway", 2021, "all")][:3] == (None, None, None)  # 'ca. 20' is not an exact share
 
     with open_warehouse(wh, read_only=True) as con:
-        columns, rows = trend_table(con.trend("ai_insight_lacking_barrier"))
+        columns, rows = trend_table(trend(con, "ai_insight_lacking_barrier"))
     shown = {(r[0], r[1]): r[columns.index("ci_95")] for r in rows}
     assert shown[(2021, "all")] == f"≈{low:.1f}-{high:.1f}"
     assert shown[(2021, "state")] == f"{own[1]:.1f}-{own[2]:.1f}"
