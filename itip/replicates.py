@@ -161,13 +161,11 @@ def problems(table: RespondentTable, replicates: Replicates | None, file: str) -
         for c in replicates.columns
         if c not in columns
     ]
-    for c in replicates.columns:
-        if c not in columns:
-            continue
-        num = table._number(c)
-        condition = f"{table._text(c)} IS NULL OR NOT coalesce({num} >= 0 AND isfinite({num}), FALSE)"
-        total, rows = table._failing(condition, c, {}, ROWS_LISTED)
-        message = "replicate weight is not a number of at least 0"
+    present = [c for c in replicates.columns if c in columns]
+    message = "replicate weight is not a number of at least 0"
+    for c, (total, rows) in zip(
+        present, table.failing([table.not_weight(c) for c in present], ROWS_LISTED), strict=True
+    ):
         out += [Problem(file, row, c, "replicate_weight", value, message) for row, value in rows]
         if total > len(rows):
             more = f"{total - len(rows)} more row(s) like row {rows[-1][0]}: {message}"

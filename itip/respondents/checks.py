@@ -5,12 +5,14 @@ and column before the rest is summarised in one line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from itip.codebook import normalise_text
 from itip.privacy import pseudonym
 from itip.problems import Problem
 from itip.respondents.read import SavMeta
 from itip.respondents.spec import RespondentSpec, Scale
-from itip.respondents.table import RespondentTable
+from itip.respondents.table import Found, RespondentTable, RowCheck
 
 #: Weights are accepted in this range. A weight of 1e-200 passes "positive" but its square
 #: underflows to 0, so Σw² and the effective n (Σw)²/Σw² divide by zero (issue 14); one of
@@ -101,7 +103,7 @@ def row_problems(
     column: str,
     check: str,
     message: str,
-    found: tuple[int, list[tuple[int, str | None]]],
+    found: Found,
     hide: bool = False,
     key: bytes = b"",
 ) -> list[Problem]:
@@ -121,87 +123,94 @@ def row_problems(
     return problems
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """A check of the rows, listed as problems once every check of the file has been counted."""
+
+    column: str
+    check: str
+    message: str
+    rows: RowCheck
+    hide: bool = False
+
+
 def check_table(
     table: RespondentTable, spec: RespondentSpec, file: str, year: int, key: bytes, listed: int
 ) -> tuple[list[Problem], list[str], list[str]]:
     """Every check that needs the rows, each listing at most `listed` rows. Returns
-    (problems, warnings, question columns to aggregate)."""
-    problems: list[Problem] = []
+    (problems, warnings, question columns to aggregate), problems in the order the checks are
+    named here; the row checks are counted together, in one scan of the table."""
+    parts: list[Problem | _Rows] = []
     warnings: list[str] = []
     cols = set(table.columns)
-    n = listed
     for required in (spec.id_column, spec.survey_column):
         if required not in cols:
-            problems.append(
+            parts.append(
                 problem(file, None, required, "column_missing", None, f"required column {required} is missing")
             )
     if spec.id_column in cols:
-        problems += row_problems(
-            file, spec.id_column, "id_missing", "respondent id is empty", table.empty(spec.id_column, n)
-        )
-        problems += row_problems(
-            file,
-            spec.id_column,
-            "id_duplicate",
-            "respondent id occurs more than once (shown as its keyed hash)",
-            table.duplicates(spec.id_column, n),
-            hide=True,
-            key=key,
+        parts.append(_Rows(spec.id_column, "id_missing", "respondent id is empty", table.empty(spec.id_column)))
+        parts.append(
+            _Rows(
+                spec.id_column,
+                "id_duplicate",
+                "respondent id occurs more than once (shown as its keyed hash)",
+                table.duplicates(spec.id_column),
+                hide=True,
+            )
         )
     surveys: set[str] = set()
     lookup = spec.survey_lookup()
     if spec.survey_column in cols:
-        problems += row_problems(
-            file, spec.survey_column, "survey_missing", "survey is empty", table.empty(spec.survey_column, n)
-        )
-        problems += row_problems(
-            file,
-            spec.survey_column,
-            "survey_known",
-            f"unknown survey; expected one of {', '.join(sorted(lookup))}",
-            table.not_in(spec.survey_column, list(lookup), n),
+        parts.append(_Rows(spec.survey_column, "survey_missing", "survey is empty", table.empty(spec.survey_column)))
+        parts.append(
+            _Rows(
+                spec.survey_column,
+                "survey_known",
+                f"unknown survey; expected one of {', '.join(sorted(lookup))}",
+                table.not_in(spec.survey_column, list(lookup)),
+            )
         )
         surveys = {lookup[v] for v in table.values_of(spec.survey_column) if v in lookup}
     if spec.weight_column in cols:
-        problems += row_problems(
-            file, spec.weight_column, "weight_number", "weight is not a number", table.not_number(spec.weight_column, n)
+        weight = spec.weight_column
+        parts.append(_Rows(weight, "weight_number", "weight is not a number", table.not_number(weight)))
+        parts.append(
+            _Rows(
+                weight,
+                "weight_positive",
+                "weight must be a positive number (leave the column out for weight 1)",
+                table.not_positive(weight),
+            )
         )
-        problems += row_problems(
-            file,
-            spec.weight_column,
-            "weight_positive",
-            "weight must be a positive number (leave the column out for weight 1)",
-            table.not_positive(spec.weight_column, n),
-        )
-        problems += row_problems(
-            file,
-            spec.weight_column,
-            "weight_range",
-            f"weight is outside {MIN_WEIGHT:g} to {MAX_WEIGHT:g}: weights this small or large lose all precision "
-            "when squared and summed (the variance and effective n divide by those sums); only the ratios "
-            "of weights matter, so rescale them all by one factor",
-            table.outside(spec.weight_column, MIN_WEIGHT, MAX_WEIGHT, n),
+        parts.append(
+            _Rows(
+                weight,
+                "weight_range",
+                f"weight is outside {MIN_WEIGHT:g} to {MAX_WEIGHT:g}: weights this small or large lose all precision "
+                "when squared and summed (the variance and effective n divide by those sums); only the ratios "
+                "of weights matter, so rescale them all by one factor",
+                table.outside(weight, MIN_WEIGHT, MAX_WEIGHT),
+            )
         )
     for seg in spec.segments:
         if seg.column in cols:
             allowed = seg.lookup()
-            problems += row_problems(
-                file,
-                seg.column,
-                "segment_code",
-                f"unknown {seg.column} code; expected one of {', '.join(sorted(allowed))}",
-                table.not_in(seg.column, list(allowed), n),
+            parts.append(
+                _Rows(
+                    seg.column,
+                    "segment_code",
+                    f"unknown {seg.column} code; expected one of {', '.join(sorted(allowed))}",
+                    table.not_in(seg.column, list(allowed)),
+                )
             )
     for checked in spec.checked:
         if checked.column in cols:
-            problems += row_problems(
-                file,
-                checked.column,
-                "format",
-                checked.message,
-                table.not_matching(checked.column, checked.pattern, n),
+            parts.append(
+                _Rows(checked.column, "format", checked.message, table.not_matching(checked.column, checked.pattern))
             )
     use: list[str] = []
+    reported: set[str | None] = set()
     for q in spec.questions.values():
         column = q.column(year)
         if column is None:
@@ -209,7 +218,8 @@ def check_table(
         if column not in cols:
             others = [c for _, c in q.columns if c and c != column and c in cols]
             if others:
-                problems.append(
+                reported.add(others[0])
+                parts.append(
                     problem(
                         file,
                         None,
@@ -224,27 +234,33 @@ def check_table(
                 warnings.append(f"{file}: no column {column} ({q.indicator}): no estimate for it in {year}")
             continue
         scale = spec.scales[q.scale]
-        problems += row_problems(
-            file,
-            column,
-            "answer_number",
-            f"answer is not a whole-number code ({q.indicator})",
-            table.not_number(column, n),
+        parts.append(
+            _Rows(
+                column, "answer_number", f"answer is not a whole-number code ({q.indicator})", table.not_number(column)
+            )
         )
-        problems += row_problems(
-            file,
-            column,
-            "answer_code",
-            f"answer code is not on the scale {scale.id} ({q.indicator}); allowed: "
-            f"{', '.join(str(c) for c in sorted(scale.labels))}",
-            table.not_code(column, sorted(scale.labels), n),
+        parts.append(
+            _Rows(
+                column,
+                "answer_code",
+                f"answer code is not on the scale {scale.id} ({q.indicator}); allowed: "
+                f"{', '.join(str(c) for c in sorted(scale.labels))}",
+                table.not_code(column, sorted(scale.labels)),
+            )
         )
         use.append(q.indicator)
     this_year = {q.column(year) for q in spec.questions.values()}
-    reported = {p.column for p in problems if p.check == "column_year"}
     for column, owners in spec.question_columns().items():
         if column in cols and column not in this_year and column not in reported:
             warnings.append(
                 f"{file}: column {column} ({owners[0][0]}) is not asked in {year} per the codebook; ignored"
             )
+    pending = [part for part in parts if isinstance(part, _Rows)]
+    found = iter(table.failing([part.rows for part in pending], listed))
+    problems: list[Problem] = []
+    for part in parts:
+        if isinstance(part, _Rows):
+            problems += row_problems(file, part.column, part.check, part.message, next(found), part.hide, key)
+        else:
+            problems.append(part)
     return problems, warnings, use

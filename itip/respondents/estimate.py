@@ -38,7 +38,7 @@ def design_problems(
             population,
             "population_number",
             "population size (PSUs in the stratum's population) is not a positive number",
-            table.not_positive_if_given(population, listed),
+            table.failing([table.not_positive_if_given(population)], listed)[0],
         )
         if problems:
             return problems, pd.DataFrame()

@@ -10,12 +10,32 @@ compared case-insensitively with the file's header; every value is a bound param
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
 import duckdb
 import pandas as pd
 
 from itip.db import ident as _ident
 
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
 _NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UBIGINT")
+
+#: A bound parameter in a check's condition (`$low`); names are ours, never from the file.
+_PARAM = re.compile(r"\$([a-z_]+)")
+#: How many rows fail a check, and the first of them as (row number, cell as text).
+Found = tuple[int, list[tuple[int, str | None]]]
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A condition on the rows of `raw` that a valid row does not meet, and the column whose
+    cell a failing row shows. Built by the methods below from codebook names; values bound."""
+
+    condition: str
+    column: str
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 class RespondentTable:
@@ -35,10 +55,17 @@ class RespondentTable:
         row = self.con.execute("SELECT count(*) FROM raw").fetchone()
         return int(row[0]) if row else 0
 
+    def _numeric(self, column: str) -> bool:
+        return self.types[column].startswith(_NUMERIC_TYPES)
+
+    def _empty(self, column: str) -> str:
+        """The cell is empty (a typed number need not be cast to text to tell)."""
+        return f"{_ident(column)} IS NULL" if self._numeric(column) else f"{self._text(column)} IS NULL"
+
     def _text(self, column: str) -> str:
         """The column as trimmed text, numbers without a trailing `.0`: how codes are compared."""
         col = _ident(column)
-        if self.types[column].startswith(_NUMERIC_TYPES):
+        if self._numeric(column):
             return (
                 f"CASE WHEN {col} = floor({col}) THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) "
                 f"ELSE CAST({col} AS VARCHAR) END"
@@ -47,71 +74,95 @@ class RespondentTable:
 
     def _number(self, column: str) -> str:
         col = _ident(column)
-        if self.types[column].startswith(_NUMERIC_TYPES):
+        if self._numeric(column):
             return f"CAST({col} AS DOUBLE)"
         return f"TRY_CAST(replace(trim(CAST({col} AS VARCHAR)), ',', '.') AS DOUBLE)"
 
-    def _failing(
-        self, condition: str, column: str, params: dict[str, object], limit: int
-    ) -> tuple[int, list[tuple[int, str | None]]]:
-        """(how many rows fail, the first `limit` of them as (row, cell as text))."""
-        where = f"FROM raw WHERE {condition}"
-        count = self.con.execute(f"SELECT count(*) {where}", params).fetchone()
-        total = int(count[0]) if count else 0
-        if not total:
-            return 0, []
+    def failing(self, checks: Sequence[RowCheck], limit: int) -> list[Found]:
+        """For each check: how many rows fail it and the first `limit` of them as (row, cell as text).
+
+        One scan counts the failures of every check (a FILTER aggregate each): a file of a
+        million respondents has some sixty checks, and a scan per check took 3 s of its
+        ingest. Only a check that fails is read again, for its first rows."""
+        if not checks:
+            return []
+        params: dict[str, object] = {}
+        counts = []
+        for i, check in enumerate(checks):
+            # each check's parameters get their own names, by its position ($low -> $low_3)
+            condition = _PARAM.sub(rf"$\g<1>_{i}", check.condition)
+            params.update({f"{name}_{i}": value for name, value in check.params.items()})
+            counts.append(f"count(*) FILTER (WHERE {condition})")
+        row = self.con.execute(f"SELECT {', '.join(counts)} FROM raw", params).fetchone()
+        totals = [int(t) for t in row] if row else [0] * len(checks)
+        return [
+            self._rows(check, total, limit) if total else (0, []) for check, total in zip(checks, totals, strict=True)
+        ]
+
+    def _rows(self, check: RowCheck, total: int, limit: int) -> Found:
         rows = self.con.execute(
-            f"SELECT rowid + $offset, CAST({_ident(column)} AS VARCHAR) {where} ORDER BY rowid LIMIT $limit",
-            {**params, "offset": self.row_offset, "limit": limit},
+            f"SELECT rowid + $offset, CAST({_ident(check.column)} AS VARCHAR) FROM raw WHERE {check.condition} "
+            "ORDER BY rowid LIMIT $limit",
+            {**check.params, "offset": self.row_offset, "limit": limit},
         ).fetchall()
         return total, [(int(r[0]), None if r[1] is None else str(r[1])) for r in rows]
 
-    def empty(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
-        return self._failing(f"{self._text(column)} IS NULL", column, {}, limit)
+    def empty(self, column: str) -> RowCheck:
+        return RowCheck(self._empty(column), column)
 
-    def duplicates(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+    def duplicates(self, column: str) -> RowCheck:
         text = self._text(column)
         condition = f"{text} IN (SELECT {text} FROM raw WHERE {text} IS NOT NULL GROUP BY ALL HAVING count(*) > 1)"
-        return self._failing(condition, column, {}, limit)
+        return RowCheck(condition, column)
 
-    def not_in(self, column: str, allowed: list[str], limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+    def not_in(self, column: str, allowed: list[str]) -> RowCheck:
         """Rows whose (non-empty) code is not one of `allowed` (compared as lower-case text)."""
         text = self._text(column)
         condition = f"{text} IS NOT NULL AND NOT list_contains($allowed::VARCHAR[], {text})"
-        return self._failing(condition, column, {"allowed": [a.lower() for a in allowed]}, limit)
+        return RowCheck(condition, column, {"allowed": [a.lower() for a in allowed]})
 
-    def not_number(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
-        condition = f"{self._text(column)} IS NOT NULL AND {self._number(column)} IS NULL"
-        return self._failing(condition, column, {}, limit)
+    def not_number(self, column: str) -> RowCheck:
+        if self._numeric(column):  # typed by DuckDB's reader: every cell is a number or empty
+            return RowCheck("FALSE", column)
+        return RowCheck(f"NOT ({self._empty(column)}) AND {self._number(column)} IS NULL", column)
 
-    def not_positive(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+    def not_positive(self, column: str) -> RowCheck:
         """Rows whose number is missing, zero, negative or not finite."""
         num = self._number(column)
-        condition = f"{self._text(column)} IS NULL OR ({num} IS NOT NULL AND NOT ({num} > 0 AND isfinite({num})))"
-        return self._failing(condition, column, {}, limit)
+        condition = f"{self._empty(column)} OR ({num} IS NOT NULL AND NOT ({num} > 0 AND isfinite({num})))"
+        return RowCheck(condition, column)
 
-    def outside(self, column: str, low: float, high: float, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+    def outside(self, column: str, low: float, high: float) -> RowCheck:
         """Rows whose positive, finite number lies outside [low, high] (the other failures have their own checks)."""
         num = self._number(column)
         condition = f"{num} > 0 AND isfinite({num}) AND ({num} < $low OR {num} > $high)"
-        return self._failing(condition, column, {"low": low, "high": high}, limit)
+        return RowCheck(condition, column, {"low": low, "high": high})
 
-    def not_positive_if_given(self, column: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+    def not_positive_if_given(self, column: str) -> RowCheck:
         """Rows whose (non-empty) cell is not a positive, finite number."""
         num = self._number(column)
-        condition = f"{self._text(column)} IS NOT NULL AND ({num} IS NULL OR NOT ({num} > 0 AND isfinite({num})))"
-        return self._failing(condition, column, {}, limit)
+        condition = f"NOT ({self._empty(column)}) AND ({num} IS NULL OR NOT ({num} > 0 AND isfinite({num})))"
+        return RowCheck(condition, column)
 
-    def not_matching(self, column: str, pattern: str, limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+    def not_weight(self, column: str) -> RowCheck:
+        """Rows whose cell is empty or not a finite number of at least 0 (a replicate weight:
+        0 is a deleted unit, an empty cell is not a weight)."""
+        num = self._number(column)
+        return RowCheck(f"{self._empty(column)} OR NOT coalesce({num} >= 0 AND isfinite({num}), FALSE)", column)
+
+    def not_matching(self, column: str, pattern: str) -> RowCheck:
         col = _ident(column)
         condition = f"{col} IS NOT NULL AND NOT regexp_full_match(CAST({col} AS VARCHAR), $pattern)"
-        return self._failing(condition, column, {"pattern": pattern}, limit)
+        return RowCheck(condition, column, {"pattern": pattern})
 
-    def not_code(self, column: str, codes: list[int], limit: int) -> tuple[int, list[tuple[int, str | None]]]:
+    def not_code(self, column: str, codes: list[int]) -> RowCheck:
         """Rows whose answer is a number but not a code of the scale."""
+        if self.types[column].startswith(_INTEGER_TYPES):  # no cast of every cell to DOUBLE
+            condition = f"{_ident(column)} IS NOT NULL AND NOT list_contains($codes::BIGINT[], {_ident(column)})"
+            return RowCheck(condition, column, {"codes": [int(c) for c in codes]})
         num = self._number(column)
         condition = f"{num} IS NOT NULL AND NOT list_contains($codes::DOUBLE[], {num})"
-        return self._failing(condition, column, {"codes": [float(c) for c in codes]}, limit)
+        return RowCheck(condition, column, {"codes": [float(c) for c in codes]})
 
     def values_of(self, column: str) -> list[str]:
         """Distinct codes of a column as text (for small vocabularies such as survey)."""
@@ -163,7 +214,7 @@ class RespondentTable:
         stratum: str | None,
     ) -> list[str]:
         def value(column: str) -> str:
-            return _ident(column) if self.types[column].startswith(_NUMERIC_TYPES) else self._number(column)
+            return _ident(column) if self._numeric(column) else self._number(column)
 
         select = [f"{self._number(weight)} AS _w" if weight else "1.0 AS _w"]
         select.append(f"coalesce({self._text(stratum)}, '') AS _stratum" if stratum else "'' AS _stratum")

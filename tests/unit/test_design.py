@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
-from itip.design import design_shares, korn_graubard
+from itip.design import design_shares, korn_graubard, korn_graubard_many
 
 
 def hand_linearised(y, w, stratum, psu, fpc, domain, d):  # type: ignore[no-untyped-def]
@@ -83,6 +85,29 @@ def test_korn_graubard_is_clopper_pearson_on_the_df_adjusted_effective_n() -> No
     assert low == pytest.approx(stats.beta.ppf(0.025, n_eff * p, n_eff * (1 - p) + 1), abs=1e-12)
     assert high == pytest.approx(stats.beta.ppf(0.975, n_eff * p + 1, n_eff * (1 - p)), abs=1e-12)
     assert 0 < low < p < high < 1
+
+
+@given(
+    st.floats(0.0, 1.0),
+    st.one_of(st.just(0.0), st.floats(1e-12, 0.05)),
+    st.integers(1, 2_000_000),
+    st.integers(0, 500),
+)
+def test_korn_graubard_many_equals_scipy_stats_quantiles(p: float, variance: float, n: int, df: int) -> None:
+    """The intervals use scipy.special's quantile functions (a third of scipy.stats' import,
+    paid by every respondent ingest); they are the ones beta.ppf and t.ppf compute."""
+    edge, census = p in (0.0, 1.0), 0 < p < 1 and variance == 0
+    n_eff = n if edge or census else p * (1 - p) / variance
+    if not (edge or census) and df > 0 and n > 1:
+        n_eff *= (stats.t.ppf(0.025, n - 1) / stats.t.ppf(0.025, df)) ** 2
+    x = p * n_eff
+    low = 0.0 if x <= 0 else stats.beta.ppf(0.025, x, n_eff - x + 1)
+    high = 1.0 if x >= n_eff else stats.beta.ppf(0.975, x + 1, n_eff - x)
+    if census:
+        low = high = p
+    [got_low], [got_high] = korn_graubard_many([p], [variance], [n], [df])
+    assert got_low == pytest.approx(min(max(low, 0.0), 1.0), rel=1e-12, abs=1e-15, nan_ok=True)
+    assert got_high == pytest.approx(min(max(high, 0.0), 1.0), rel=1e-12, abs=1e-15, nan_ok=True)
 
 
 def test_coverage_of_clustered_design_is_near_95_percent() -> None:
