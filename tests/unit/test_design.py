@@ -88,7 +88,7 @@ def test_korn_graubard_is_clopper_pearson_on_the_df_adjusted_effective_n() -> No
 
 
 @given(
-    st.floats(0.0, 1.0),
+    st.one_of(st.sampled_from([0.0, 1.0]), st.floats(1e-9, 1 - 1e-9)),
     st.one_of(st.just(0.0), st.floats(1e-12, 0.05)),
     st.integers(1, 2_000_000),
     st.integers(0, 500),
