@@ -186,7 +186,7 @@ def _ingest_locked(
 ) -> list[lib.FileOutcome]:
     """Everything that needs the warehouse to itself: one writer at a time."""
     logger = get_run_logger()
-    with lib.ingest_lock(warehouse, settings=settings):
+    with lib.ingest_lock(warehouse, settings=settings), lib.one_connection(warehouse):
         prepared = lib.prepare(warehouse, codebook)
         if prepared:
             logger.info("schema and codebook applied to %s", warehouse)

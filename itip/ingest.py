@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from filelock import FileLock, Timeout
 from itip.codebook import Codebook
 from itip.db import Warehouse, _schema_sha, open_warehouse
 from itip.failpoints import failpoint
-from itip.lake import Lake, open_lake, retry_conflicts
+from itip.lake import Lake, one_writer, open_lake, retry_conflicts
 from itip.paths import PROJECT_ROOT
 from itip.problems import ItipError, Problem
 from itip.release import ReleaseFile
@@ -194,6 +194,12 @@ def ingest_lock(
         if folder_fd is not None:
             os.close(folder_fd)
         lock.release()
+
+
+def one_connection(warehouse: Path | Lake) -> AbstractContextManager[None]:
+    """A run's writes to a lake share one connection (itip.lake.one_writer); a file warehouse
+    is written through private copies (itip.warehouse_file), one per file."""
+    return one_writer(warehouse) if isinstance(warehouse, Lake) else nullcontext()
 
 
 def prepare(warehouse: Path | Lake, codebook: Codebook) -> bool:

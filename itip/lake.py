@@ -246,12 +246,44 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: The writing connection each lake's run shares while `one_writer` holds it.
+_shared: dict[Lake, Warehouse] = {}
+
+
+@contextmanager
+def one_writer(lake: Lake) -> Iterator[None]:
+    """Inside this block every writing `open_lake(lake)` gets one connection, opened once.
+
+    An ingest writes each file in a transaction of its own; opening a connection for each
+    (loading the extension, attaching the catalog, checking the schema) cost 0.3 s a file,
+    half of what a lake ingest took beyond a file warehouse's. The transactions stay one per
+    file: a kill between files loses nothing committed, and a lost conflict is retried alone."""
+    if lake in _shared:
+        yield
+        return
+    with open_lake(lake) as warehouse:
+        _shared[lake] = warehouse
+        try:
+            yield
+        finally:
+            _shared.pop(lake, None)
+
+
 @contextmanager
 def open_lake(lake: Lake, read_only: bool = False, as_of: str | None = None) -> Iterator[Warehouse]:
     """The lake as a `Warehouse`. Writing connections create the catalog and schema when
-    missing; a reader of a lake without the schema is told to ingest first."""
+    missing; a reader of a lake without the schema is told to ingest first. Inside
+    `one_writer` the run's own reads and writes get the shared connection (a DuckDB-file
+    catalog cannot be attached twice in one process)."""
     from itip.db import Warehouse
 
+    shared = None if as_of is not None else _shared.get(lake)
+    if shared is not None:
+        yield shared
+        if shared.rewrite_needed:  # as a connection of its own would, when it closed
+            forget_history(shared.con)
+            shared.rewrite_needed = False
+        return
     if lake.data_path and not read_only and "://" not in lake.data_path:
         Path(lake.data_path).mkdir(parents=True, exist_ok=True)
     con = connect(lake, read_only=read_only, as_of=as_of)
