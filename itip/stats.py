@@ -147,9 +147,11 @@ def design_change_p_value(
     df = change_df(df1, df2)
     if df is None:
         return _two_sided_normal(z)
-    from scipy.stats import t  # only when a design-based change is tested
+    # scipy.special's Student t (what scipy.stats.t.sf calls): a third of the import, and a
+    # call per change costs microseconds, not the 50 µs of the distribution object's
+    from scipy.special import stdtr  # only when a design-based change is tested
 
-    return float(2 * t.sf(abs(z), df))
+    return float(2 * stdtr(df, -abs(z)))
 
 
 def _has(value: object) -> bool:

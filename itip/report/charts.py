@@ -202,9 +202,10 @@ def _chart(card: Shown, path: Path, lang: str) -> Iterator[Any]:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         # RGB, as the page is opaque: half the time of matplotlib's RGBA PNG, and smaller. PIL writes
-        # no software stamp, so the bytes are the same whoever draws the chart.
+        # no software stamp, so the bytes are the same whoever draws the chart. zlib level 3: 40 %
+        # less time than the default 6 for files 2 % larger (a report redraws up to 160 of them).
         opaque = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3])
-        Image.fromarray(opaque).save(tmp, format="png", dpi=(frame.fig.dpi, frame.fig.dpi))
+        Image.fromarray(opaque).save(tmp, format="png", dpi=(frame.fig.dpi, frame.fig.dpi), compress_level=3)
         os.replace(tmp, path)  # a reader never sees half a chart
     finally:
         for artist in ax.get_children():
@@ -239,18 +240,23 @@ def _band(ax: Any, run: list[Point], colour: str, alpha: float) -> None:
         )
 
 
-def _marker(ax: Any, p: Point, colour: str) -> None:
-    """A filled dot for an exact figure, a hollow one for 'under', 'over' or 'about'."""
-    ax.plot(
-        [p.year],
-        [p.value or 0.0],
-        marker="o",
-        markersize=5,
-        color=colour,
-        markerfacecolor="white" if p.qualifier else colour,
-        markeredgewidth=1.5,
-        zorder=4,
-    )
+def _markers(ax: Any, run: list[Point], colour: str) -> None:
+    """Filled dots for exact figures, hollow ones for 'under', 'over' or 'about': one artist
+    for each kind, not one per point (a 21-year chart spent a sixth of its drawing on them)."""
+    for hollow in (False, True):
+        points = [p for p in run if bool(p.qualifier) == hollow]
+        if points:
+            ax.plot(
+                [p.year for p in points],
+                [p.value or 0.0 for p in points],
+                linestyle="none",
+                marker="o",
+                markersize=5,
+                color=colour,
+                markerfacecolor="white" if hollow else colour,
+                markeredgewidth=1.5,
+                zorder=4,
+            )
 
 
 def _value_label(p: Point, lang: str) -> str:
@@ -286,8 +292,8 @@ def _draw_series(ax: Any, card: Card, lang: str) -> None:
     for run in _runs(card):
         _band(ax, run, LINE, 0.15)
         ax.plot([p.year for p in run], [p.value or 0.0 for p in run], color=LINE, linewidth=2, zorder=3)
+        _markers(ax, run, LINE)
         for p, above in zip(run, label_sides(run), strict=True):
-            _marker(ax, p, LINE)
             value = p.value or 0.0
             anchor = max(value, p.ci_high or value) if above else min(value, p.ci_low or value)
             ax.annotate(
@@ -335,8 +341,7 @@ def _draw_shares(ax: Any, card: Distribution, lang: str) -> None:
         for run in _runs(share):
             _band(ax, run, colour, 0.10)
             ax.plot([p.year for p in run], [p.value or 0.0 for p in run], color=colour, linewidth=1.8, zorder=3)
-            for p in run:
-                _marker(ax, p, colour)
+            _markers(ax, run, colour)
             ends.setdefault(run[-1].year, []).append((run[-1], colour))
     for year, labels in ends.items():
         heights = _spread([p.value or 0.0 for p, _ in labels])
