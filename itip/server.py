@@ -17,6 +17,11 @@ Runs stay real flow runs, visible in the Prefect UI at the recorded address.
 - A port in use (by anything) is skipped: the default 4200, else a free port from the OS. A
   server counts as started only when the one answering there has this state folder as its
   home (`serves`): two projects starting at once cannot end up sharing one server.
+- Prefect migrates a new database at start-up: about half of a first start (8 of 18 s
+  here). The first server on a machine leaves a copy of its database, taken as soon as it
+  answers (migrated, no runs yet), as a template per Prefect version (`template_path`); a
+  new state folder starts from a copy of it. A database Prefect is configured to keep
+  elsewhere (PREFECT_API_DATABASE_CONNECTION_URL) is left alone.
 
 This module starts and stops a process; it does not import Prefect.
 """
@@ -28,11 +33,12 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +56,10 @@ STARTUP_SECONDS = 180
 STATE_FILE = "server.json"
 LOCK_FILE = "server.lock"
 LOG_FILE = "server.log"
+#: Prefect's own SQLite database in its home folder (its default connection URL).
+DATABASE = "prefect.db"
+#: Settings that move Prefect's database elsewhere: then there is no file to seed.
+DATABASE_SETTINGS = ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL")
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,55 @@ def status(state_dir: Path) -> ServerInfo | None:
     return info if info is not None and _alive(info.pid) and healthy(info.url) else None
 
 
-def _start(state_dir: Path, port: int | None, meanwhile: Callable[[str], None] | None = None) -> ServerInfo:
+def template_path(configured: Path | None = None) -> Path | None:
+    """Where the migrated database template of the installed Prefect is kept: `configured`
+    (ITIP_PREFECT_DB_TEMPLATE) or the user's cache folder, named by Prefect's version (a
+    template is only valid for the schema of the version that migrated it)."""
+    if configured is not None:
+        return configured
+    from importlib.metadata import version  # the installed version, without importing Prefect
+
+    try:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home folder to cache in: Prefect migrates every new database
+        return None
+    return cache / "itip" / f"prefect-{version('prefect')}.db"
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (its write-ahead log included), even while a
+    server writes to it, put in place atomically: a reader never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True) as src:
+        dst = sqlite3.connect(tmp)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    os.replace(tmp, target)
+
+
+def _seeds(template: Path | None) -> bool:
+    return template is not None and not any(os.environ.get(name) for name in DATABASE_SETTINGS)
+
+
+def _start(
+    state_dir: Path,
+    port: int | None,
+    meanwhile: Callable[[str], None] | None = None,
+    template: Path | None = None,
+    fresh: bool | None = None,
+) -> ServerInfo:
+    """Start the server; `fresh`: the state folder had no database before this start (a
+    retry on another port finds the one the first attempt's server began)."""
+    database = state_dir / DATABASE
+    seeding = (not database.exists() if fresh is None else fresh) and _seeds(template)
+    if seeding and template is not None and template.is_file() and not database.exists():
+        try:
+            _copy_database(template, database)
+        except (OSError, sqlite3.Error):  # a damaged template: Prefect migrates a new database itself
+            database.unlink(missing_ok=True)
     if port is None:
         port = DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port()
     elif not _port_free(port):
@@ -171,6 +229,11 @@ def _start(state_dir: Path, port: int | None, meanwhile: Callable[[str], None] |
             _terminate(server.pid)
             raise ItipError(f"the local Prefect server did not start in {STARTUP_SECONDS} s; see {log}")
         time.sleep(0.3)
+    if seeding and template is not None and not template.is_file() and database.is_file():
+        # migrated, and no flow has run yet: the next new state folder starts from here (a cache
+        # that cannot be written only costs time later)
+        with suppress(OSError, sqlite3.Error):
+            _copy_database(database, template)
     info = ServerInfo(server.pid, port, url, datetime.now(UTC).isoformat(timespec="seconds"))
     tmp = state_dir / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(asdict(info)), encoding="utf-8")
@@ -179,9 +242,14 @@ def _start(state_dir: Path, port: int | None, meanwhile: Callable[[str], None] |
 
 
 def ensure(
-    state_dir: Path, port: int | None = None, meanwhile: Callable[[str], None] | None = None
+    state_dir: Path,
+    port: int | None = None,
+    meanwhile: Callable[[str], None] | None = None,
+    template: Path | None = None,
 ) -> tuple[ServerInfo, bool]:
     """The running background server, started first if needed; True when started now.
+    `template`: the migrated database a new state folder starts from (see `template_path`;
+    None: Prefect migrates every new database itself).
 
     `meanwhile(url)` is called once, when a server is being started, as soon as its URL is
     known and before it answers: a first command overlaps its own imports with the
@@ -191,13 +259,14 @@ def ensure(
         info = status(state_dir)
         if info is not None:
             return info, False
+        fresh = not (state_dir / DATABASE).exists()
         try:
-            return _start(state_dir, port, meanwhile), True
+            return _start(state_dir, port, meanwhile, template, fresh), True
         except ItipError:
             if port is not None:
                 raise
             # another program took the default port between the check and the bind: once more on any port
-            return _start(state_dir, _free_port()), True
+            return _start(state_dir, _free_port(), template=template, fresh=fresh), True
 
 
 def _terminate(pid: int, grace: float = 30.0) -> None:

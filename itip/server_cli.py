@@ -69,7 +69,8 @@ def prefect_api(
         if warm is not None:
             warm()
 
-    info, started = server.ensure(_state(state, settings), port, meanwhile=early)
+    template = server.template_path(settings.prefect_db_template)
+    info, started = server.ensure(_state(state, settings), port, meanwhile=early, template=template)
     if started:
         typer.echo(
             f"started the local Prefect server in the background (UI at {info.url.removesuffix('/api')}); "

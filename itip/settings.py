@@ -95,6 +95,9 @@ class Settings:
     #: A folder of report charts shared by every report built here (ITIP_CHART_CACHE), keyed
     #: by the content of their series; None: each report reuses only its own charts.
     chart_cache: Path | None = None
+    #: The migrated Prefect database a new background server's state starts from
+    #: (ITIP_PREFECT_DB_TEMPLATE); None: $XDG_CACHE_HOME/itip/prefect-<version>.db (itip.server).
+    prefect_db_template: Path | None = None
     #: History file of ``itip shell`` (ITIP_HISTORY); None: $XDG_STATE_HOME/itip/history.
     history: Path | None = field(default=None)
 
@@ -119,7 +122,7 @@ class Settings:
             if state.exists() and not state.is_dir():
                 raise ConfigError(f"ITIP_PREFECT_STATE={str(state)!r} is not a folder")
             values["prefect_state"] = state
-        for name in ("history", "chart_cache"):
+        for name in ("history", "chart_cache", "prefect_db_template"):
             if name in values:
                 values[name] = Path(str(values[name]))
         mode = env.get("ITIP_PREFECT_SERVER", "")
@@ -160,6 +163,7 @@ TEXTS: dict[str, str] = {
     "read_tmpdir": "ITIP_READ_TMPDIR",
     "history": "ITIP_HISTORY",
     "chart_cache": "ITIP_CHART_CACHE",
+    "prefect_db_template": "ITIP_PREFECT_DB_TEMPLATE",
 }
 
 

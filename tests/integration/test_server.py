@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -62,12 +64,17 @@ def _flow_runs(url: str) -> int:
 def test_later_commands_reuse_the_server_and_a_killed_one_or_a_stale_pid_is_replaced(
     raw: Path, state: Path, tmp_path: Path
 ) -> None:
-    env = _env(state)
+    template = tmp_path / "cache" / "prefect.db"  # the machine's first server: no template yet
+    env = _env(state, ITIP_PREFECT_DB_TEMPLATE=str(template))
     first = _ingest(raw, tmp_path / "a.duckdb", env)
     assert first.returncode == 0, first.stdout + first.stderr
     assert STARTED in first.stderr
     info = server.read_info(state)
     assert info is not None and server.healthy(info.url)
+    # it left its migrated database for the next new state folder, taken before the run
+    with sqlite3.connect(template) as db:
+        assert db.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM flow_run").fetchone() == (0,)
 
     again = _ingest(raw, tmp_path / "a.duckdb", env)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -116,6 +123,36 @@ def test_later_commands_reuse_the_server_and_a_killed_one_or_a_stale_pid_is_repl
     assert not server.healthy(renewed.url)
     assert _itip("server", "status", env=env).returncode == 1
     assert "no server was running" in _itip("server", "stop", env=env).stdout
+
+
+@pytest.mark.slow
+def test_a_new_state_folder_starts_from_the_migrated_template(
+    raw: Path, state: Path, tmp_path: Path, shared_prefect_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new project's first command copies the machine's migrated database instead of
+    migrating one (about half of a server's start); its runs work as on any server. A
+    database configured elsewhere is never seeded."""
+    if not shared_prefect_template.exists():  # this run's first server: it leaves the template
+        scratch = tmp_path / "scratch"
+        server.ensure(scratch, template=shared_prefect_template)
+        server.stop(scratch)
+    template = tmp_path / "template.db"
+    shutil.copy(shared_prefect_template, template)
+    with sqlite3.connect(template) as db:  # marks the copy: a database seeded from it has the mark
+        db.execute("CREATE TABLE seeded_from_template (x INTEGER)")
+    env = _env(state, ITIP_PREFECT_DB_TEMPLATE=str(template))
+    first = _ingest(raw, tmp_path / "a.duckdb", env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert STARTED in first.stderr
+    info = server.read_info(state)
+    assert info is not None and server.serves(info.url, state)
+    assert _flow_runs(info.url) == 1
+    with sqlite3.connect(state / server.DATABASE) as db:
+        assert db.execute("SELECT count(*) FROM seeded_from_template").fetchone() == (0,)
+
+    assert server._seeds(template)
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "postgresql+asyncpg://elsewhere/prefect")
+    assert not server._seeds(template)
 
 
 @pytest.mark.slow
