@@ -32,7 +32,7 @@ from itip.failpoints import failpoint
 from itip.lake import Lake, target
 from itip.paths import CODEBOOK
 from itip.privacy import load_key
-from itip.problems import ItipError, Problem
+from itip.problems import ItipError, Problem, reraise_interrupt
 from itip.release import RESPONDENTS_KIND, Discovery, ReleaseFile, discover
 from itip.settings import Settings
 from itip.snapshot import Unreadable, private_copy
@@ -159,6 +159,7 @@ def _guarded(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, setting
     except (lib.Busy, ItipError, OSError, KeyboardInterrupt):
         raise
     except Exception as exc:
+        reraise_interrupt(exc)  # Ctrl-C during a DuckDB query: the run stops, not this file alone
         name, year = plan.release.path.name, plan.release.year
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         message = f"could not be processed ({type(exc).__name__}: {first}); not recorded, tried again next run"
@@ -217,6 +218,7 @@ def _snapshot(warehouse: Path, prepared: bool, outcomes: list[lib.FileOutcome]) 
     try:
         path = parquet_task(warehouse)
     except Exception as exc:
+        reraise_interrupt(exc)
         get_run_logger().error("Parquet snapshot not written: %s (retry with: itip export --format parquet)", exc)
     else:
         get_run_logger().info("Parquet snapshot written to %s", path)
@@ -277,6 +279,7 @@ def ingest(
         try:
             path = report_task(warehouse, target_dir, _whole(codebook), settings)
         except Exception as exc:  # the files are loaded all the same; say so instead of failing the run
+            reraise_interrupt(exc)
             logger.error("key-figures report not built: %s (retry with: itip report)", exc)
         else:
             _mark_report(target_dir, built_from)

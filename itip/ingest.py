@@ -28,7 +28,7 @@ from itip.db import Warehouse, _schema_sha, open_warehouse
 from itip.failpoints import failpoint
 from itip.lake import Lake, one_writer, open_lake, retry_conflicts
 from itip.paths import PROJECT_ROOT
-from itip.problems import ItipError, Problem
+from itip.problems import ItipError, Problem, reraise_interrupt
 from itip.release import ReleaseFile
 from itip.settings import DEFAULTS, Settings
 from itip.snapshot import FileStat, Unreadable, hash_file
@@ -422,7 +422,8 @@ def report_fingerprint(warehouse: Path | Lake, codebook: Codebook) -> str | None
                 "SELECT count(*), string_agg(CAST(release_id AS VARCHAR), ',' ORDER BY release_id) "
                 "FROM releases WHERE status = 'loaded'"
             ).fetchone()
-    except Exception:  # best effort: a warehouse that cannot be read has no report to refresh
+    except Exception as exc:  # best effort: a warehouse that cannot be read has no report to refresh
+        reraise_interrupt(exc)
         return None
     if row is None or not row[0]:
         return None

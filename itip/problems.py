@@ -64,3 +64,32 @@ class FileProblems(ItipError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems))
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether `exc` is Ctrl-C in disguise. DuckDB's Python client stops a running query on
+    SIGINT and raises ``RuntimeError("Query interrupted")`` (``duckdb.InterruptException``
+    from some calls), not KeyboardInterrupt: a broad ``except Exception`` took it for a
+    damaged file, recorded a respondent file as rejected, or went on with the next file.
+    Prefect's pydantic models report one that lands while they serialise as a
+    PydanticSerializationError naming it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:  # the exception and what it was raised from
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt) or type(current).__name__ == "InterruptException":
+            return True
+        if isinstance(current, RuntimeError) and str(current).startswith("Query interrupted"):
+            return True
+        # pydantic-core (Prefect's models) reports an interrupt inside a serializer as text only
+        if type(current).__name__ == "PydanticSerializationError" and "KeyboardInterrupt" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def reraise_interrupt(exc: BaseException) -> None:
+    """Raise KeyboardInterrupt when `exc` is an interrupt (see `interrupted`), so Ctrl-C ends
+    the command as Ctrl-C (exit 130) wherever DuckDB happened to be running."""
+    if interrupted(exc):
+        raise KeyboardInterrupt from exc

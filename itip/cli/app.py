@@ -14,7 +14,7 @@ import errno
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -22,7 +22,7 @@ import typer.core
 from typer._click.core import Context
 from typer.exceptions import TyperException
 
-from itip.problems import ItipError
+from itip.problems import ItipError, interrupted
 from itip.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,11 +57,19 @@ class _Guarded(typer.core.TyperGroup):
     its documented exit code; anything else as one line saying it is unexpected. A
     traceback only with `itip -v`."""
 
-    def invoke(self, ctx: Context) -> object:
-        from itip.failpoints import check_failpoint
-        from itip.render import visible
-
+    def make_context(self, *args: Any, **kwargs: Any) -> Context:
+        # Ctrl-C while the arguments are parsed: Typer would exit 130 without a word
         try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            typer.echo("itip: interrupted (Ctrl-C)", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    def invoke(self, ctx: Context) -> object:
+        try:
+            from itip.failpoints import check_failpoint
+            from itip.render import visible  # pandas: Ctrl-C often lands in this import
+
             # Every ITIP_* variable is read here, once; an unusable one is a ConfigError (exit 2).
             ctx.obj = Settings.from_env()
             check_failpoint()
@@ -97,6 +105,11 @@ class _Guarded(typer.core.TyperGroup):
             typer.echo(f"itip: {visible(where + why)}{hint}", err=True)
             raise typer.Exit(1) from None
         except Exception as exc:
+            if interrupted(exc):  # Ctrl-C while DuckDB ran a query (see itip.problems.interrupted)
+                if _verbose:
+                    raise
+                typer.echo("itip: interrupted (Ctrl-C)", err=True)
+                raise typer.Exit(EXIT_INTERRUPTED) from None
             if _verbose:
                 raise
             import duckdb

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 import typer.core
 
-from itip.problems import ItipError
+from itip.problems import ItipError, reraise_interrupt
 from itip.server_cli import StateOpt, prefect_api
 from itip.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
 
@@ -85,6 +85,7 @@ def ingest(
     except ItipError as exc:
         raise _fail(str(exc)) from None
     except Exception as exc:  # Prefect or the machine failed, not the input: say so in one line
+        reraise_interrupt(exc)
         if verbose:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -95,10 +96,17 @@ def ingest(
 
 
 class _NoEngineTracebacks(logging.Filter):
-    """Drops what Prefect's engine logs about a failed run (its traceback, "Finished in state
-    Failed"): the command says it in one line. The flow's own warnings and errors stay."""
+    """Drops what Prefect's engine logs about a failed or interrupted run (its traceback,
+    "Finished in state Failed", "Crash detected!" after Ctrl-C): the command says it in one
+    line. The flow's own warnings and errors stay."""
 
-    ENGINE = ("Encountered exception", "Finished in state Failed", "Finished in state Crashed", "Task run failed")
+    ENGINE = (
+        "Encountered exception",
+        "Finished in state Failed",
+        "Finished in state Crashed",
+        "Task run failed",
+        "Crash detected!",
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.exc_info is None and not str(record.msg).startswith(self.ENGINE)

@@ -11,7 +11,7 @@ import pandas as pd
 from itip import disclosure, replicates
 from itip.checked import Checked
 from itip.codebook import Codebook
-from itip.problems import FileProblems, Problem
+from itip.problems import FileProblems, Problem, reraise_interrupt
 from itip.respondents import read
 from itip.respondents.checks import check_table, label_problems, problem
 from itip.respondents.estimate import design_problems, estimates, validate_estimates
@@ -105,6 +105,7 @@ def _check_respondents(path: Path, codebook: Codebook, year: int, key: bytes, se
     except FileProblems as exc:  # refused before reading (an .xlsx zip bomb, encrypted, entities)
         return _checked(file, year, exc.problems)
     except Exception as exc:  # DuckDB, pyreadstat and openpyxl each raise their own types for damaged files
+        reraise_interrupt(exc)  # Ctrl-C while DuckDB read it: not a damaged file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         message = f"cannot be read as a respondent file: {first}"
         return _checked(file, year, [problem(file, None, None, "unreadable", None, message)])
@@ -145,6 +146,7 @@ def _check_respondents(path: Path, codebook: Codebook, year: int, key: bytes, se
                 return _checked(file, year, design, warnings, rows, dropped, synthetic)
             frame = disclosure.apply(estimates(table, spec, file, year, use, synthetic, strata), spec)
     except duckdb.Error as exc:
+        reraise_interrupt(exc)  # DuckDB's InterruptException is one of its errors
         first = str(exc).strip().splitlines()[0]
         message = f"cannot be read as a respondent file: {first}"
         return _checked(file, year, [problem(file, None, None, "unreadable", None, message)], warnings, 0, dropped)
