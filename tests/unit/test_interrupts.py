@@ -109,14 +109,20 @@ def test_an_interrupt_inside_a_file_stops_the_run_instead_of_failing_that_file(m
         flow._guarded(Path("w.duckdb"), None, None, None)  # type: ignore[arg-type]
 
 
-def test_a_command_interrupted_in_a_query_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_command_interrupted_in_a_query_exits_130_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from itip import db_read
+    from itip.db import open_warehouse
 
     def stopped(*args: object, **kwargs: object) -> None:
         raise RuntimeError("Query interrupted")
 
+    warehouse = tmp_path / "w.duckdb"
+    with open_warehouse(warehouse):  # an empty warehouse: the schema only
+        pass
     monkeypatch.setattr(db_read, "has_indicator", stopped)
     monkeypatch.setattr(db_read, "trend", stopped)
-    result = CliRunner().invoke(app, ["trend", "trust_personal_data_safe", "-w", "warehouse/itip.duckdb"])
+    result = CliRunner().invoke(app, ["trend", "trust_personal_data_safe", "-w", str(warehouse)])
     assert result.exit_code == 130, result.output
     assert result.output.strip().splitlines() == ["itip: interrupted (Ctrl-C)"]
