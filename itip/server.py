@@ -185,16 +185,14 @@ def _start(
     state_dir: Path,
     port: int | None,
     meanwhile: Callable[[str], None] | None = None,
-    template: Path | None = None,
-    fresh: bool | None = None,
+    seed: Path | None = None,
 ) -> ServerInfo:
-    """Start the server; `fresh`: the state folder had no database before this start (a
-    retry on another port finds the one the first attempt's server began)."""
+    """Start the server; `seed`: the template a new database starts from, or is left as
+    when there is none yet (None: the state folder had a database, or none is seeded)."""
     database = state_dir / DATABASE
-    seeding = (not database.exists() if fresh is None else fresh) and _seeds(template)
-    if seeding and template is not None and template.is_file() and not database.exists():
+    if seed is not None and seed.is_file() and not database.exists():
         try:
-            _copy_database(template, database)
+            _copy_database(seed, database)
         except (OSError, sqlite3.Error):  # a damaged template: Prefect migrates a new database itself
             database.unlink(missing_ok=True)
     if port is None:
@@ -229,11 +227,11 @@ def _start(
             _terminate(server.pid)
             raise ItipError(f"the local Prefect server did not start in {STARTUP_SECONDS} s; see {log}")
         time.sleep(0.3)
-    if seeding and template is not None and not template.is_file() and database.is_file():
+    if seed is not None and not seed.is_file() and database.is_file():
         # migrated, and no flow has run yet: the next new state folder starts from here (a cache
         # that cannot be written only costs time later)
         with suppress(OSError, sqlite3.Error):
-            _copy_database(database, template)
+            _copy_database(database, seed)
     info = ServerInfo(server.pid, port, url, datetime.now(UTC).isoformat(timespec="seconds"))
     tmp = state_dir / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(asdict(info)), encoding="utf-8")
@@ -248,8 +246,9 @@ def ensure(
     template: Path | None = None,
 ) -> tuple[ServerInfo, bool]:
     """The running background server, started first if needed; True when started now.
-    `template`: the migrated database a new state folder starts from (see `template_path`;
-    None: Prefect migrates every new database itself).
+    `template`: the migrated database a new state folder starts from, as configured
+    (ITIP_PREFECT_DB_TEMPLATE; None: the user's cache, see `template_path`), resolved only
+    when a server is started: a warm command does not pay for finding Prefect's version.
 
     `meanwhile(url)` is called once, when a server is being started, as soon as its URL is
     known and before it answers: a first command overlaps its own imports with the
@@ -259,14 +258,16 @@ def ensure(
         info = status(state_dir)
         if info is not None:
             return info, False
-        fresh = not (state_dir / DATABASE).exists()
+        # decided once: a retry on another port finds the database the first attempt's server began
+        path = template_path(template)
+        seed = path if _seeds(path) and not (state_dir / DATABASE).exists() else None
         try:
-            return _start(state_dir, port, meanwhile, template, fresh), True
+            return _start(state_dir, port, meanwhile, seed), True
         except ItipError:
             if port is not None:
                 raise
             # another program took the default port between the check and the bind: once more on any port
-            return _start(state_dir, _free_port(), template=template, fresh=fresh), True
+            return _start(state_dir, _free_port(), seed=seed), True
 
 
 def _terminate(pid: int, grace: float = 30.0) -> None:

@@ -69,8 +69,7 @@ def prefect_api(
         if warm is not None:
             warm()
 
-    template = server.template_path(settings.prefect_db_template)
-    info, started = server.ensure(_state(state, settings), port, meanwhile=early, template=template)
+    info, started = server.ensure(_state(state, settings), port, meanwhile=early, template=settings.prefect_db_template)
     if started:
         typer.echo(
             f"started the local Prefect server in the background (UI at {info.url.removesuffix('/api')}); "

@@ -51,6 +51,12 @@ def _one_line(text: str) -> str:
     return first
 
 
+def _interrupted() -> typer.Exit:
+    """Ctrl-C, wherever it landed: one line, exit 130 (itip.entry says the same before this)."""
+    typer.echo("itip: interrupted (Ctrl-C)", err=True)
+    return typer.Exit(EXIT_INTERRUPTED)
+
+
 class _Guarded(typer.core.TyperGroup):
     """Every command's last word: an expected failure (ItipError, a full disk, an unwritable
     target, Ctrl-C, a closed pipe, a damaged warehouse) ends as one `itip: ...` line with
@@ -62,8 +68,7 @@ class _Guarded(typer.core.TyperGroup):
         try:
             return super().make_context(*args, **kwargs)
         except KeyboardInterrupt:
-            typer.echo("itip: interrupted (Ctrl-C)", err=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise _interrupted() from None
 
     def invoke(self, ctx: Context) -> object:
         try:
@@ -86,8 +91,7 @@ class _Guarded(typer.core.TyperGroup):
         except KeyboardInterrupt:
             if _verbose:
                 raise
-            typer.echo("itip: interrupted (Ctrl-C)", err=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise _interrupted() from None
         except BrokenPipeError:
             # nobody reads any more: say nothing, and keep Python from failing to flush at exit
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -105,13 +109,10 @@ class _Guarded(typer.core.TyperGroup):
             typer.echo(f"itip: {visible(where + why)}{hint}", err=True)
             raise typer.Exit(1) from None
         except Exception as exc:
-            if interrupted(exc):  # Ctrl-C while DuckDB ran a query (see itip.problems.interrupted)
-                if _verbose:
-                    raise
-                typer.echo("itip: interrupted (Ctrl-C)", err=True)
-                raise typer.Exit(EXIT_INTERRUPTED) from None
             if _verbose:
                 raise
+            if interrupted(exc):  # Ctrl-C while DuckDB ran a query (see itip.problems.interrupted)
+                raise _interrupted() from None
             import duckdb
 
             if isinstance(exc, duckdb.Error):

@@ -28,7 +28,7 @@ PREFECT = Path(sys.executable).parent / "prefect"
 def prefect_server(tmp_path: Path) -> Iterator[str]:
     """The project's background Prefect server, as the first `itip` command starts it."""
     state = tmp_path / "state"
-    info, _ = server.ensure(state, template=server.template_path(Settings.from_env().prefect_db_template))
+    info, _ = server.ensure(state, template=Settings.from_env().prefect_db_template)
     yield info.url
     server.stop(state)
 
