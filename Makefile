@@ -68,14 +68,16 @@ duckdb1x: $(DUCKDB1X)/bin/python ## Install the newest DuckDB 1.x into .tools/du
 # Two workers (pytest-xdist): the slow tests mostly wait on other processes, so they overlap well.
 # PYTEST_WORKERS=auto uses every core; PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
+# Whole test files to a worker, the longest first (the order: tests/timings.py and timings.json).
+PYTEST_DIST := --dist loadfile --no-loadscope-reorder
 
 pytest: setup browser duckdb1x ## The test suite only (in parallel: PYTEST_WORKERS, default 2)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=20
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) --durations=20
 
 test: lint typecheck pytest ## Lint, type check and the test suite
 
 unit: setup ## The unit tests only (pure functions, no Prefect, process or server): the inner loop
-	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/unit
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) tests/unit
 
 bench-overhead: setup ## Benchmark: no-op ingest (warm background server) against importing Prefect (prints figures)
 	$(BIN)/python bench/overhead.py

@@ -139,5 +139,17 @@ def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Test files in order of their measured seconds, the longest first, each file's tests
+    together and in their own order (tests/timings.py: how the two workers share the files)."""
+    from tests.timings import file_seconds, longest_first
+
+    def file_of(item: pytest.Item) -> str:
+        return item.path.relative_to(REPO).as_posix()
+
+    rank = {name: i for i, name in enumerate(longest_first([file_of(i) for i in items], file_seconds()))}
+    items.sort(key=lambda item: rank[file_of(item)])  # stable: a file's tests keep their order
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
