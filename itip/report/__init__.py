@@ -36,6 +36,7 @@ from itip.report.cards import (
     Point,
     Report,
     ReportData,
+    Shown,
     _records,
     build_cards,
     headlines,
@@ -43,7 +44,8 @@ from itip.report.cards import (
     series_of,
     shown_cards,
 )
-from itip.report.charts import BREAK, LINE, NEUTRAL, _runs, chart_name, draw_chart, label_sides
+from itip.report.charts import BREAK, LINE, NEUTRAL, _runs, chart_name, label_sides
+from itip.report.drawing import draw_charts
 from itip.report.formatting import formula_safe, source_parts
 from itip.report.page import card_html, changes_tested_text, headline_text, render_html
 from itip.report.words import LANGUAGES, TEXT
@@ -110,17 +112,19 @@ def write_report(
     chart_dir = out_dir / CHART_DIR
     chart_dir.mkdir(parents=True, exist_ok=True)
     charts: list[Path] = []
-    drawn = 0
+    todo: list[tuple[Shown, Path]] = []
     for card in cards:
         if not card.points:
             continue
         path = chart_dir / chart_name(card, lang)
         if not path.is_file() and not _from_cache(chart_cache, path):  # same series, same code: same chart
-            draw_chart(card, path, lang)
-            drawn += 1
-            _to_cache(chart_cache, path)
+            todo.append((card, path))
         card.chart = f"{CHART_DIR}/{path.name}"
         charts.append(path)
+    draw_charts(todo, lang)  # with a helper process when there are many (itip.report.drawing)
+    for _card, path in todo:
+        _to_cache(chart_cache, path)
+    drawn = len(todo)
     for stale in set(chart_dir.glob("*.png")) - set(charts):
         stale.unlink(missing_ok=True)  # another build into the same folder may have removed it first
     page = render_html(cards, data, codebook, lang, built_at)
