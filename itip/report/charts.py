@@ -306,6 +306,7 @@ def _draw_series(ax: Any, card: Card, lang: str) -> None:
                 fontsize=8,
                 fontweight="bold",
                 color="#24292f",
+                annotation_clip=False,  # always inside the axes: skips a containment test per label
             )
 
 
@@ -356,6 +357,7 @@ def _draw_shares(ax: Any, card: Distribution, lang: str) -> None:
                 fontsize=7.5,
                 fontweight="bold",
                 color=colour,
+                annotation_clip=False,  # always inside the axes: skips a containment test per label
             )
 
 

@@ -46,11 +46,15 @@ def draw_charts(jobs: list[tuple[Shown, Path]], lang: str, helper: list[str] | N
         _draw(jobs, lang)
         return 0
     chunks = [jobs[start : start + CHUNK] for start in range(0, len(jobs), CHUNK)]
-    folder = Path(tempfile.mkdtemp(prefix="itip-charts-"))  # private (0700): the jobs file is pickled
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="itip-charts-"))  # private (0700): the jobs file is pickled
+    except OSError:  # no temporary folder (a full disk): this process draws them all
+        _draw(jobs, lang)
+        return 0
     proc: subprocess.Popen[bytes] | None = None
     try:
-        (folder / _JOBS).write_bytes(pickle.dumps((chunks, lang), protocol=pickle.HIGHEST_PROTOCOL))
         try:
+            (folder / _JOBS).write_bytes(pickle.dumps((chunks, lang), protocol=pickle.HIGHEST_PROTOCOL))
             with (folder / "helper.log").open("wb") as log:
                 proc = subprocess.Popen(
                     # -P: not the current folder first on sys.path (an itip/ folder there is not ours)
@@ -59,21 +63,21 @@ def draw_charts(jobs: list[tuple[Shown, Path]], lang: str, helper: list[str] | N
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
-        except OSError:  # no process can be started here: this one draws them all
-            proc = None
+        except (OSError, pickle.PicklingError):  # no helper here (disk full, no process): this one draws all
+            _draw(jobs, lang)
+            return 0
         mine = 0
         for index, chunk in enumerate(chunks):
             if not _claim(folder, index):
                 break  # the helper has it, and every chunk after it
             _draw(chunk, lang)
             mine += len(chunk)
-        if proc is not None:
-            try:
-                proc.wait(timeout=HELPER_WAIT)
-            except subprocess.TimeoutExpired:  # stuck: what it has not drawn is drawn here
-                proc.kill()
-                proc.wait()
-        if proc is not None and proc.returncode:
+        try:
+            proc.wait(timeout=HELPER_WAIT)
+        except subprocess.TimeoutExpired:  # stuck: what it has not drawn is drawn here
+            proc.kill()
+            proc.wait()
+        if proc.returncode:
             _remove_leftovers(jobs, proc.pid)
         # what the helper claimed and did not draw (it died, failed or was stuck): drawn here
         left = [(card, path) for card, path in jobs if not path.is_file()]
