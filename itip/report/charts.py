@@ -169,6 +169,11 @@ def _frame(first: int, last: int) -> _Frame:
     return frame
 
 
+def partial_path(path: Path, pid: int) -> Path:
+    """Where process `pid` writes the chart `path` before renaming it into place."""
+    return path.with_name(f".{path.name}.{pid}.tmp")
+
+
 @contextmanager
 def _chart(card: Shown, path: Path, lang: str) -> Iterator[Any]:
     """The axes to draw `card`'s series on; on leaving, what was drawn is written to `path`
@@ -200,7 +205,7 @@ def _chart(card: Shown, path: Path, lang: str) -> Iterator[Any]:
         for artist in sorted((a for a in ax.get_children() if a not in before), key=lambda a: a.get_zorder()):
             artist.draw(renderer)  # in zorder, as a full draw would
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = partial_path(path, os.getpid())
         # RGB, as the page is opaque: half the time of matplotlib's RGBA PNG, and smaller. PIL writes
         # no software stamp, so the bytes are the same whoever draws the chart. zlib level 3: 40 %
         # less time than the default 6 for files 2 % larger (a report redraws up to 160 of them).

@@ -25,10 +25,10 @@ import tempfile
 from pathlib import Path
 
 from itip.report.cards import Shown
-from itip.report.charts import draw_chart
+from itip.report.charts import draw_chart, partial_path
 
-#: Fewer charts than this are drawn in this process alone: a helper's start-up (about half a
-#: second of imports) would cost more than it saves.
+#: Fewer charts than this are drawn in this process alone: a helper's start-up (about a second
+#: of imports) would cost more than it saves.
 HELPER_FROM = 48
 #: Charts per chunk.
 CHUNK = 6
@@ -92,11 +92,9 @@ def draw_charts(jobs: list[tuple[Shown, Path]], lang: str, helper: list[str] | N
 
 
 def _remove_leftovers(jobs: list[tuple[Shown, Path]], pid: int) -> None:
-    """The half-written chart of a helper stopped in the middle of one (charts.py writes
-    `.<name>.<pid>.tmp` and renames it when whole)."""
-    for folder in {path.parent for _card, path in jobs}:
-        for tmp in folder.glob(f".*.{pid}.tmp"):
-            tmp.unlink(missing_ok=True)
+    """The half-written chart of a helper stopped in the middle of one."""
+    for _card, path in jobs:
+        partial_path(path, pid).unlink(missing_ok=True)
 
 
 def _claim(folder: Path, index: int) -> bool:
