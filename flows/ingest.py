@@ -60,8 +60,7 @@ def plan_task(
     return lib.plan_all(warehouse, releases, codebook, verify, settings)
 
 
-@task(name="check", cache_policy=NO_CACHE)
-def check_task(release: ReleaseFile, codebook: Codebook, settings: Settings, warehouse: Path | Lake) -> Checked:
+def _check(release: ReleaseFile, codebook: Codebook, settings: Settings, warehouse: Path | Lake) -> Checked:
     """Every check of one file of any kind (itip.check.check, as `itip check`); `release.path`
     is the private copy the run hashed (itip.snapshot). A respondent file gets the
     warehouse's key for its ids."""
@@ -69,8 +68,7 @@ def check_task(release: ReleaseFile, codebook: Codebook, settings: Settings, war
     return check(release.path, codebook, settings, key=key, private=True)
 
 
-@task(name="load", cache_policy=NO_CACHE)
-def load_task(warehouse: Path | Lake, plan: lib.Plan, checked: Checked, codebook: Codebook) -> lib.FileOutcome:
+def _load(warehouse: Path | Lake, plan: lib.Plan, checked: Checked, codebook: Codebook) -> lib.FileOutcome:
     """The checked file's rows, or its problems as the rejection, in one transaction."""
     return lib.store(
         warehouse, plan, checked.estimates, checked.problems, checked.rows, codebook, flow_run.get_id(), checked.note
@@ -137,17 +135,25 @@ CHECKING = {
 
 
 def _process(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, settings: Settings) -> lib.FileOutcome:
-    """Check, then load: the same two calls for every kind of file."""
+    """Check, then load: the same two calls for every kind of file, inside the file's task."""
     name = plan.release.path.name
     progress.stage(name, CHECKING.get(plan.release.kind, "reading, validating and harmonising"))
-    checked = check_task(plan.release, _whole(codebook), settings, warehouse)
+    checked = _check(plan.release, codebook, settings, warehouse)
     for warning in checked.warnings:
         get_run_logger().warning(warning)
     # the crash-safety points of the former read/validate/harmonise tasks: the file is checked
     failpoint("after_validate")
     failpoint("after_harmonise")
     progress.stage(name, "loading" if checked.ok else "recording rejection")
-    return load_task(warehouse, plan, checked, _whole(codebook))
+    return _load(warehouse, plan, checked, codebook)
+
+
+@task(name="file", task_run_name="{plan.release.path.name}", cache_policy=NO_CACHE)
+def file_task(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, settings: Settings) -> lib.FileOutcome:
+    """One file, read, checked and loaded (or its rejection recorded): one task run per file,
+    named after it in the Prefect UI. Check and load were two task runs; each costs about
+    0.04 s of the server's CPU and as much of this process's, a seventh of a bundled ingest."""
+    return _process_copy(warehouse, plan, codebook, settings)
 
 
 def _guarded(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, settings: Settings) -> lib.FileOutcome:
@@ -155,7 +161,7 @@ def _guarded(warehouse: Path | Lake, plan: lib.Plan, codebook: Codebook, setting
     ends that file with one line and the run goes on, so later years still load. Nothing is
     recorded for it: it is tried again on the next run."""
     try:
-        return _process_copy(warehouse, plan, codebook, settings)
+        return file_task(warehouse, plan, _whole(codebook), settings)
     except (lib.Busy, ItipError, OSError, KeyboardInterrupt):
         raise
     except Exception as exc:

@@ -24,7 +24,8 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from itip.codebook import Codebook
-from itip.db import Warehouse, _schema_sha, open_warehouse
+from itip.db import Warehouse, open_warehouse
+from itip.db_schema import schema_sha
 from itip.failpoints import failpoint
 from itip.lake import Lake, one_writer, open_lake, retry_conflicts
 from itip.paths import PROJECT_ROOT
@@ -109,7 +110,7 @@ def decided_by(codebook: Codebook) -> str:
     alias added to the codebook (README, Adding a year, step 3) gets the file checked again."""
     digest = hashlib.sha256()
     digest.update(codebook.sha256.encode())
-    digest.update(_schema_sha().encode())
+    digest.update(schema_sha().encode())
     digest.update(str(CHECKS_VERSION).encode())
     for name in _CHECK_SOURCES:
         try:

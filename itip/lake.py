@@ -371,7 +371,7 @@ def migrate(source: Path, lake: Lake, codebook: object) -> dict[str, int]:
     import duckdb
 
     from itip.codebook import Codebook
-    from itip.db import refresh_change_tests
+    from itip.db_codebook import refresh_change_tests
 
     assert isinstance(codebook, Codebook)
     if not source.is_file():
@@ -397,7 +397,7 @@ def migrate(source: Path, lake: Lake, codebook: object) -> dict[str, int]:
                     counts[table] = int(got[0]) if got else 0
                 cell = wh.con.execute("SELECT value FROM source.main.meta WHERE key = 'min_cell_n'").fetchone()
                 if cell is not None:
-                    wh._set_meta("min_cell_n", str(cell[0]))
+                    wh.set_meta("min_cell_n", str(cell[0]))
                 refresh_change_tests(wh.con)
                 wh.mark_write()
             return counts

@@ -39,15 +39,28 @@ def count(warehouse: Path) -> int:
     return int(row[0])
 
 
+@pytest.fixture(scope="module")
+def three_years(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse with three years loaded, built once: each test gets a copy."""
+    base = tmp_path_factory.mktemp("three")
+    raw = base / "raw"
+    raw.mkdir()
+    for name in OLD:
+        shutil.copy(REPO / "raw" / name, raw / name)
+    warehouse = base / "itip.duckdb"
+    ingest(raw_dir=raw, warehouse=warehouse)
+    return warehouse
+
+
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[Path, Path]:
+def setup(tmp_path: Path, three_years: Path) -> tuple[Path, Path]:
     """A warehouse with three years loaded and a raw/ folder with every bundled year."""
     raw = tmp_path / "raw"
     raw.mkdir()
     for name in OLD:
         shutil.copy(REPO / "raw" / name, raw / name)
     warehouse = tmp_path / "itip.duckdb"
-    ingest(raw_dir=raw, warehouse=warehouse)
+    shutil.copy(three_years, warehouse)
     for path in (REPO / "raw").iterdir():
         shutil.copy(path, raw / path.name)
     return raw, warehouse
@@ -197,11 +210,16 @@ def test_waiting_ingest_proceeds_when_the_other_finishes(setup: tuple[Path, Path
     lock.acquire()
     try:
         run = start_ingest(raw, warehouse, ITIP_LOCK_WAIT_SECONDS="120")
-        time.sleep(12)
+        assert run.stderr is not None
+        before = []  # what it printed up to its message that it waits
+        while not any("waiting up to 120 s" in line for line in before):
+            line = run.stderr.readline()
+            assert line, "it ended without waiting: " + "".join(before)
+            before.append(line)
+        time.sleep(2)
         assert run.poll() is None, "it waits while the lock is held"
     finally:
         lock.release()
     out, err = run.communicate(timeout=300)
-    assert run.returncode == 0, out + err
-    assert "waiting up to 120 s" in err
+    assert run.returncode == 0, out + "".join(before) + err
     assert count(warehouse) == 117

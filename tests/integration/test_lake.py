@@ -11,6 +11,8 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -80,18 +82,33 @@ def test_a_sqlite_catalog_holds_the_same_warehouse(tmp_path: Path) -> None:
     assert rows(lake, "SELECT count(*) FROM releases") == [(1,)]
 
 
-def test_as_of_reads_an_older_snapshot(raw_copy: Path, tmp_path: Path) -> None:
-    lake = file_lake(tmp_path)
-    first = tmp_path / "first"
+@dataclass(frozen=True)
+class History:
+    lake: Lake
+    snapshot: int  # the lake's last snapshot after the first three years
+    moment: datetime
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> History:
+    """A lake that loaded three years and then the rest: built once, only read by the tests."""
+    base = tmp_path_factory.mktemp("history")
+    lake = file_lake(base)
+    first = base / "first"
     first.mkdir()
     for name in ("itip_2014.csv", "itip_2015.csv", "itip_2020.csv"):
-        shutil.copy(raw_copy / name, first / name)
+        shutil.copy(REPO / "raw" / name, first / name)
     ingest(raw_dir=first, warehouse=lake)
     snapshot, moment = snapshots(lake)[-1]
     time.sleep(0.05)
-    ingest(raw_dir=raw_copy, warehouse=lake)
+    ingest(raw_dir=REPO / "raw", warehouse=lake)
+    return History(lake, snapshot, moment)
+
+
+def test_as_of_reads_an_older_snapshot(history: History, tmp_path: Path) -> None:
+    lake, snapshot, moment = history.lake, history.snapshot, history.moment
     count = "SELECT count(*) FROM releases WHERE status = 'loaded'"
-    assert run_query(lake, count)[1] == [(len(list(raw_copy.iterdir())),)]
+    assert run_query(lake, count)[1] == [(len(list((REPO / "raw").iterdir())),)]
     assert run_query(lake, count, as_of=str(snapshot))[1] == [(3,)]
     assert run_query(lake, count, as_of=moment.isoformat())[1] == [(3,)]
     years = "SELECT DISTINCT year FROM trend ORDER BY year"
@@ -110,9 +127,8 @@ def test_as_of_reads_an_older_snapshot(raw_copy: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "not a snapshot id or a time" in bad.output
 
 
-def test_lake_sql_cannot_reach_other_files_or_write(raw_copy: Path, tmp_path: Path) -> None:
-    lake = file_lake(tmp_path)
-    ingest(raw_dir=raw_copy, warehouse=lake)
+def test_lake_sql_cannot_reach_other_files_or_write(history: History) -> None:
+    lake = history.lake
     data = Path(lake.data_path or "")
     before = sorted(p.relative_to(data) for p in data.rglob("*"))
     parquet = next(p for p in data.rglob("*.parquet"))

@@ -104,7 +104,7 @@ def test_an_interrupt_inside_a_file_stops_the_run_instead_of_failing_that_file(m
     def stopped(*args: object) -> None:
         raise RuntimeError("Query interrupted")
 
-    monkeypatch.setattr(flow, "_process_copy", stopped)
+    monkeypatch.setattr(flow, "file_task", stopped)
     with pytest.raises(KeyboardInterrupt):
         flow._guarded(Path("w.duckdb"), None, None, None)  # type: ignore[arg-type]
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from itip.codebook import Break
-from itip.db import refresh_change_tests
+from itip.db_codebook import refresh_change_tests
 from itip.paths import SQL_DIR
 from itip.stats import benjamini_hochberg, change_p_value, q_values, wilson_interval
 
