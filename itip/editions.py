@@ -166,13 +166,15 @@ def validate_editions(frame: pd.DataFrame, file: str, codebook: Codebook) -> lis
     import pandera.pandas as pa
     from pandera.errors import SchemaErrors
 
-    from schemas.models import Edition
+    from schemas.models import Edition, validation_schema
 
     if frame.empty:
         return []
     checked = frame.dropna(subset=["year"]).astype({"year": "int64"})
     try:
-        schema = Edition.to_schema().update_columns({"survey": {"checks": [pa.Check.isin(list(codebook.surveys))]}})
+        schema = validation_schema(Edition).update_columns(
+            {"survey": {"checks": [pa.Check.isin(list(codebook.surveys))]}}
+        )
         schema.validate(checked, lazy=True)
     except SchemaErrors as err:
         cases = err.failure_cases

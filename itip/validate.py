@@ -16,7 +16,7 @@ from pandera.errors import SchemaErrors
 
 from itip.codebook import Codebook
 from itip.problems import Problem
-from schemas.models import KEY, ROUNDING_PER_SHARE, SOURCE_KEY, Estimate, StagedFigure
+from schemas.models import KEY, ROUNDING_PER_SHARE, SOURCE_KEY, Estimate, StagedFigure, validation_schema
 
 #: The fewest respondents a published share may rest on. A share of one respondent is 0 or
 #: 100 % and nothing in between (47 % of n = 1 is a typo, not a figure), and below the
@@ -26,7 +26,7 @@ MIN_PUBLISHED_N = 10
 
 
 def staged_schema(file_year: int) -> pa.DataFrameSchema:
-    schema = StagedFigure.to_schema()
+    schema = validation_schema(StagedFigure)
     schema = schema.update_column("year", checks=[pa.Check.equal_to(file_year, error="year_matches_file")])
     n_checks = [*schema.columns["n"].checks, pa.Check.ge(MIN_PUBLISHED_N, error="n_minimum")]
     return schema.update_column("n", checks=n_checks)
@@ -62,7 +62,7 @@ def estimate_schema(codebook: Codebook) -> pa.DataFrameSchema:
         over = total > 100 + ROUNDING_PER_SHARE * count
         return pd.Series(True, index=df.index).where(~df.index.isin(over[over].index), False)
 
-    schema = Estimate.to_schema()
+    schema = validation_schema(Estimate)
     schema = schema.update_columns(
         {
             "survey": {"checks": [pa.Check.isin(list(codebook.surveys), error="survey_known")]},

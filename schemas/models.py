@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandera import dtypes
+from pandera.engines import pandas_engine
 from pandera.typing import Series
 
 from itip.fields import TABLES, describe, release_column
@@ -33,6 +36,33 @@ KEY = ["year", "survey", "segment", "indicator", "answer"]
 #: `Estimate.preferred`); the same key from the same source is a duplicate.
 SOURCE_KEY = [*KEY, "source"]
 VALUE_STATUSES = ["published", "nil", "suppressed", "missing", "not_applicable", "invalid"]
+
+
+@dtypes.immutable(init=True)
+class WholeColumnString(pandas_engine.STRING):  # type: ignore[misc]
+    """pandas' string dtype, answered for the whole column when the column has it.
+
+    Pandera's own check of a string column answers cell by cell even when the column's dtype
+    matches, and then formats an (empty) failure report with the frame's repr: about 2 ms a
+    column, a tenth of the CPU of a bundled ingest. A column of another dtype still gets the
+    cell-by-cell answer, so its failures name the same cells as before."""
+
+    def check(self, pandera_dtype: dtypes.DataType, data_container: Any = None) -> Any:
+        result = super().check(pandera_dtype, data_container)
+        if isinstance(result, np.ndarray) and bool(result.all()):
+            return True
+        return result
+
+
+def validation_schema(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
+    """The model's schema as validation uses it: its string columns checked whole (WholeColumnString)."""
+    schema = model.to_schema()
+    strings = {
+        name: {"dtype": WholeColumnString(column.dtype.storage)}
+        for name, column in schema.columns.items()
+        if isinstance(column.dtype, pandas_engine.STRING)
+    }
+    return schema.update_columns(strings) if strings else schema
 
 
 def _file(column: str, **checks: Any) -> Any:

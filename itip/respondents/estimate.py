@@ -230,9 +230,9 @@ def validate_estimates(estimates: pd.DataFrame, codebook: Codebook, file: str, l
     """The aggregated layer against the Pandera model `RespondentEstimate` (lazily, every failure)."""
     from pandera.errors import SchemaErrors
 
-    from schemas.models import RespondentEstimate
+    from schemas.models import RespondentEstimate, validation_schema
 
-    schema = RespondentEstimate.to_schema().update_columns(
+    schema = validation_schema(RespondentEstimate).update_columns(
         {
             "survey": {"checks": [pa.Check.isin(list(codebook.surveys), error="survey_known")]},
             "segment": {"checks": [pa.Check.isin(list(codebook.segments), error="segment_known")]},
