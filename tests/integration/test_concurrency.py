@@ -9,8 +9,10 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import pytest
@@ -204,22 +206,36 @@ def test_two_ingests_at_once_one_waits(setup: tuple[Path, Path]) -> None:
         assert con.execute("SELECT count(*) FROM releases").fetchone() == (13,)
 
 
+def watch(run: subprocess.Popen[str], message: str) -> tuple[list[str], threading.Event]:
+    """Collect a process's stderr and stdout as it runs (so neither pipe fills up) and set the
+    event when a line holds `message`: a test waits for what the process says, not a guess in
+    seconds, and a process that never says it still ends the wait (the event's timeout)."""
+    printed: list[str] = []
+    said = threading.Event()
+
+    def read(stream: IO[str]) -> None:
+        for line in stream:
+            printed.append(line)
+            if message in line:
+                said.set()
+
+    for stream in (run.stderr, run.stdout):
+        assert stream is not None
+        threading.Thread(target=read, args=(stream,), daemon=True).start()
+    return printed, said
+
+
 def test_waiting_ingest_proceeds_when_the_other_finishes(setup: tuple[Path, Path]) -> None:
     raw, warehouse = setup
     lock = FileLock(str(lock_path(warehouse)))
     lock.acquire()
     try:
         run = start_ingest(raw, warehouse, ITIP_LOCK_WAIT_SECONDS="120")
-        assert run.stderr is not None
-        before = []  # what it printed up to its message that it waits
-        while not any("waiting up to 120 s" in line for line in before):
-            line = run.stderr.readline()
-            assert line, "it ended without waiting: " + "".join(before)
-            before.append(line)
+        printed, waits = watch(run, "waiting up to 120 s")
+        assert waits.wait(120), "it never said that it waits: " + "".join(printed)
         time.sleep(2)
         assert run.poll() is None, "it waits while the lock is held"
     finally:
         lock.release()
-    out, err = run.communicate(timeout=300)
-    assert run.returncode == 0, out + "".join(before) + err
+    assert run.wait(timeout=300) == 0, "".join(printed)
     assert count(warehouse) == 117
