@@ -9,7 +9,11 @@ import re
 import sys
 from pathlib import Path
 
-from itip.fields import README, RELEASE_FILE, REPO, SQL_DIR, TABLES, describe
+from itip.fields import TABLES, describe
+from itip.fields_release import RELEASE_FILE
+from itip.paths import PROJECT_ROOT, SQL_DIR
+
+README = PROJECT_ROOT / "README.md"
 
 # --- generated text: the SQL COMMENTs and the README's table ------------------------------
 
@@ -57,7 +61,7 @@ def readme_table() -> str:
     return "\n".join(lines)
 
 
-FILE_BEGIN = "<!-- BEGIN release file columns: generated from itip/fields.py by `make fields` -->"
+FILE_BEGIN = "<!-- BEGIN release file columns: generated from itip/fields_release.py by `make fields` -->"
 FILE_END = "<!-- END release file columns -->"
 
 
@@ -102,11 +106,11 @@ def main(argv: list[str]) -> int:
     stale = outdated()
     if "--check" in argv:
         for path in stale:
-            print(f"{path.relative_to(REPO)}: out of date with itip/fields.py; run `make fields`")
+            print(f"{path.relative_to(PROJECT_ROOT)}: out of date with itip/fields.py; run `make fields`")
         return 1 if stale else 0
     for path in stale:
         path.write_text(_render(path, path.read_text(encoding="utf-8")), encoding="utf-8")
-        print(f"wrote {path.relative_to(REPO)}")
+        print(f"wrote {path.relative_to(PROJECT_ROOT)}")
     return 0
 
 

@@ -15,6 +15,7 @@ the warehouse's tables (`Estimate`, `RespondentEstimate`, `Edition`) from its ta
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,8 @@ from pandera import dtypes
 from pandera.engines import pandas_engine
 from pandera.typing import Series
 
-from itip.fields import TABLES, describe, release_column
+from itip.fields import TABLES, describe
+from itip.fields_release import release_column
 from itip.respondents.spec import BASES
 
 #: Rounding slack allowed when a published distribution's shares are added up:
@@ -54,8 +56,11 @@ class WholeColumnString(pandas_engine.STRING):  # type: ignore[misc]
         return result
 
 
+@functools.cache
 def validation_schema(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
-    """The model's schema as validation uses it: its string columns checked whole (WholeColumnString)."""
+    """The model's schema as validation uses it: its string columns checked whole (WholeColumnString).
+    Built once per model: every file is validated against it, and callers only derive new
+    schemas from it (`update_columns` copies), never change it."""
     schema = model.to_schema()
     strings = {
         name: {"dtype": WholeColumnString(column.dtype.storage)}

@@ -59,8 +59,6 @@ def setup(tmp_path: Path, three_years: Path) -> tuple[Path, Path]:
     """A warehouse with three years loaded and a raw/ folder with every bundled year."""
     raw = tmp_path / "raw"
     raw.mkdir()
-    for name in OLD:
-        shutil.copy(REPO / "raw" / name, raw / name)
     warehouse = tmp_path / "itip.duckdb"
     shutil.copy(three_years, warehouse)
     for path in (REPO / "raw").iterdir():

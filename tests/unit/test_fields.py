@@ -12,7 +12,7 @@ import duckdb
 import pandera.pandas as pa
 import pytest
 
-from itip import fields, fields_render
+from itip import fields_render
 from itip.fields import FIELDS, TABLES, describe, field_of
 from itip.fields_render import render_readme, render_sql
 from schemas.models import Edition, Estimate, RespondentEstimate, _EstimateColumns
@@ -157,7 +157,7 @@ def test_the_release_file_columns_are_described_once() -> None:
     """The release file's columns: the reader accepts exactly the dictionary's columns, the
     Pandera model `StagedFigure` takes each description from it, and the README's table is
     written from it with every header name the reader accepts."""
-    from itip.fields import RELEASE_FILE
+    from itip.fields_release import RELEASE_FILE
     from itip.fields_render import release_file_table
     from itip.staging import HEADERS
     from schemas.models import StagedFigure
@@ -169,10 +169,10 @@ def test_the_release_file_columns_are_described_once() -> None:
     assert set(schema.columns) - set(RELEASE_FILE) == {"source_row", "value_status"}  # not columns of the file
     table = release_file_table()
     assert "| year | år, aar, årgang | no |" in table
-    assert table in fields.README.read_text(encoding="utf-8")
+    assert table in fields_render.README.read_text(encoding="utf-8")
 
 
 def test_a_release_file_meaning_edited_in_the_readme_only_is_caught() -> None:
-    text = fields.README.read_text(encoding="utf-8")
+    text = fields_render.README.read_text(encoding="utf-8")
     edited = text.replace("| Free text, stored with the figure. |", "| Anything. |")
     assert edited != text and render_readme(edited) == text
