@@ -27,12 +27,18 @@ def content(values: dict[str, int]) -> bytes:
 
 
 class Files:
-    """The release files and every version they ever had: sha256 -> {indicator: value}."""
+    """The release files and every version they ever had: sha256 -> {indicator: value}.
+
+    Two mutators act at once (the flow's thread after planning, the worker thread during the
+    run); each action is a read-modify-write, so they take turns. Without the lock one could
+    read version X, the other rename Y over it, and the first append X's tail onto Y: a file
+    no one recorded, which the run would rightly load and the test wrongly blame."""
 
     def __init__(self, raw: Path) -> None:
         self.raw = raw
         self.versions: dict[str, dict[str, int]] = {}
         self.first: dict[int, bytes] = {}
+        self.lock = threading.Lock()
 
     def path(self, year: int) -> Path:
         return self.raw / f"itip_{year}.csv"
@@ -48,6 +54,10 @@ class Files:
         self.path(year).write_bytes(data)
 
     def act(self, year: int, action: str, value: int) -> None:
+        with self.lock:
+            self._act(year, action, value)
+
+    def _act(self, year: int, action: str, value: int) -> None:
         path = self.path(year)
         old = path.read_bytes()
         values = dict(self.versions[hashlib.sha256(old).hexdigest()])
@@ -138,12 +148,16 @@ def test_loaded_rows_are_always_the_version_whose_hash_is_recorded(
         return plans
 
     stop = threading.Event()
+    failures: list[BaseException] = []
 
     def mutate_meanwhile() -> None:
-        for year, action, value in during:
-            if stop.wait(0.05):
-                return
-            files.act(year, action, value)
+        try:
+            for year, action, value in during:
+                if stop.wait(0.05):
+                    return
+                files.act(year, action, value)
+        except BaseException as exc:  # reported by the test below
+            failures.append(exc)
 
     lib.plan_all = plan_then_mutate
     worker = threading.Thread(target=mutate_meanwhile)
@@ -154,6 +168,7 @@ def test_loaded_rows_are_always_the_version_whose_hash_is_recorded(
         lib.plan_all = planned
         stop.set()
         worker.join()
+    assert not failures, f"the mutating thread failed: {failures[0]!r}"
     assert_loaded_rows_are_the_recorded_version(files, warehouse)
 
     time.sleep(0.01)
