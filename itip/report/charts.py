@@ -19,6 +19,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import FuncFormatter
 from PIL import Image
 
@@ -154,7 +155,7 @@ def _frame(first: int, last: int) -> _Frame:
     ax.set_ylim(0, 105)
     ax.set_yticks([0, 25, 50, 75, 100])
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0f} %"))
-    step = 1 if last - first < 12 else (2 if last - first < 24 else 5)
+    step = 1 if last - first < 10 else (2 if last - first < 24 else 5)  # eleven year labels or more would touch
     ax.set_xticks(list(range(first, last + 1, step)))
     ax.set_xticklabels([str(y) for y in range(first, last + 1, step)])
     ax.tick_params(axis="both", labelsize=7.5, colors=NEUTRAL, length=2)
@@ -294,25 +295,92 @@ def _draw_series(ax: Any, card: Card, lang: str) -> None:
                 color=NEUTRAL,
             )
 
-    for run in _runs(card):
+    runs = _runs(card)
+    for run in runs:
         _band(ax, run, LINE, 0.15)
         ax.plot([p.year for p in run], [p.value or 0.0 for p in run], color=LINE, linewidth=2, zorder=3)
         _markers(ax, run, LINE)
-        for p, above in zip(run, label_sides(run), strict=True):
-            value = p.value or 0.0
-            anchor = max(value, p.ci_high or value) if above else min(value, p.ci_low or value)
-            ax.annotate(
-                _value_label(p, lang),
-                (p.year, anchor),
-                textcoords="offset points",
-                xytext=(0, 6 if above else -6),
-                va="bottom" if above else "top",
-                ha="center",
-                fontsize=8,
-                fontweight="bold",
-                color="#24292f",
-                annotation_clip=False,  # always inside the axes: skips a containment test per label
-            )
+    for p, above, text in value_labels(ax, runs, lang):
+        ax.annotate(
+            text,
+            (p.year, _label_anchor(p, above)),
+            textcoords="offset points",
+            xytext=(0, LABEL_OFFSET_PT if above else -LABEL_OFFSET_PT),
+            va="bottom" if above else "top",
+            ha="center",
+            color="#24292f",
+            annotation_clip=False,  # always inside the axes: skips a containment test per label
+            **VALUE_LABEL_FONT,
+        )
+
+
+#: The value labels' font, and their distance from the point's interval (points).
+VALUE_LABEL_FONT: dict[str, Any] = {"fontsize": 8, "fontweight": "bold"}
+LABEL_OFFSET_PT = 6.0
+#: Room left between two value labels (points).
+LABEL_GAP_PT = 4.0
+#: (text, dpi) -> width and height in pixels of a value label, measured once.
+_label_sizes: dict[tuple[str, float], tuple[float, float]] = {}
+
+
+def _label_anchor(p: Point, above: bool) -> float:
+    value = p.value or 0.0
+    return max(value, p.ci_high or value) if above else min(value, p.ci_low or value)
+
+
+def value_labels(ax: Any, runs: list[list[Point]], lang: str) -> list[tuple[Point, bool, str]]:
+    """The value labels to draw: (point, above the line, text). While a label fits in the
+    width of two years, every point gets one. A longer series (21 years on this chart's width)
+    would print them over each other, so it is labelled as a sparkline: the newest, the
+    oldest, the highest and the lowest value. Either way a label that would touch one placed
+    before it (in that order, then from the newest back) is left out. Every value is still in
+    the chart's alt text; the unreadable labels were also most of a long chart's drawing."""
+    candidates = [(p, above) for run in runs for p, above in zip(run, label_sides(run), strict=True)]
+    if not candidates:
+        return []
+    dpi = ax.figure.dpi
+    renderer = ax.figure.canvas.get_renderer()
+    font = FontProperties(size=VALUE_LABEL_FONT["fontsize"], weight=VALUE_LABEL_FONT["fontweight"])
+    offset, gap = LABEL_OFFSET_PT * dpi / 72.0, LABEL_GAP_PT * dpi / 72.0
+
+    def size(text: str) -> tuple[float, float]:
+        found = _label_sizes.get((text, dpi))
+        if found is None:
+            width, height, _descent = renderer.get_text_width_height_descent(text, font, ismath=False)
+            found = _label_sizes[(text, dpi)] = (width, height)
+        return found
+
+    newest_first = sorted(candidates, key=lambda c: -c[0].year)
+    newest, oldest = newest_first[0], newest_first[-1]
+    key = [
+        newest,
+        oldest,
+        max(candidates, key=lambda c: c[0].value or 0.0),
+        min(candidates, key=lambda c: c[0].value or 0.0),
+    ]
+    year_px = abs(ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
+    # Neighbouring years' labels that would clash sit on opposite sides of the line (label_sides),
+    # so labels on one side are two years apart.
+    fits = 2 * year_px >= size(_value_label(newest[0], lang))[0] + gap
+    order = key + newest_first if fits else key
+    placed: list[tuple[float, float, float, float]] = []
+    kept: list[tuple[Point, bool, str]] = []
+    seen: set[int] = set()
+    for p, above in order:
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        text = _value_label(p, lang)
+        width, height = size(text)
+        x, y = ax.transData.transform((p.year, _label_anchor(p, above)))
+        low = y + offset if above else y - offset - height
+        box = (x - width / 2, low, x + width / 2, low + height)
+        if all(
+            box[2] + gap <= b[0] or b[2] + gap <= box[0] or box[3] + gap <= b[1] or b[3] + gap <= box[1] for b in placed
+        ):
+            placed.append(box)
+            kept.append((p, above, text))
+    return kept
 
 
 #: End labels of a distribution's lines closer than this (percentage points) are spread apart.
