@@ -352,17 +352,19 @@ def value_labels(ax: Any, runs: list[list[Point]], lang: str) -> list[tuple[Poin
 
     newest_first = sorted(candidates, key=lambda c: -c[0].year)
     newest, oldest = newest_first[0], newest_first[-1]
-    key = [
-        newest,
-        oldest,
-        max(candidates, key=lambda c: c[0].value or 0.0),
-        min(candidates, key=lambda c: c[0].value or 0.0),
-    ]
+    highest = max(candidates, key=lambda c: c[0].value or 0.0)
+    lowest = min(candidates, key=lambda c: c[0].value or 0.0)
     year_px = abs(ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
     # Neighbouring years' labels that would clash sit on opposite sides of the line (label_sides),
     # so labels on one side are two years apart.
     fits = 2 * year_px >= size(_value_label(newest[0], lang))[0] + gap
-    order = key + newest_first if fits else key
+    if fits:
+        order = [newest, oldest, highest, lowest, *newest_first]
+    else:  # a sparkline: its neighbours unlabelled, the trough's label goes below it, the peak's above
+        sides = {id(p): above for p, above in (newest, oldest)}
+        sides[id(lowest[0])] = (lowest[0].value or 0.0) < 12
+        sides[id(highest[0])] = True
+        order = [(p, sides[id(p)]) for p, _ in (newest, oldest, highest, lowest)]
     placed: list[tuple[float, float, float, float]] = []
     kept: list[tuple[Point, bool, str]] = []
     seen: set[int] = set()

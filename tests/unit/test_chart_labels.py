@@ -8,7 +8,7 @@ import itertools
 from typing import Any
 
 from itip.report.cards import Point
-from itip.report.charts import VALUE_LABEL_FONT, _frame, _label_anchor, value_labels
+from itip.report.charts import VALUE_LABEL_FONT, _frame, _label_anchor, label_sides, value_labels
 
 
 def point(year: int, value: float) -> Point:
@@ -92,3 +92,13 @@ def test_labels_across_a_gap_and_no_points() -> None:
     labels = value_labels(ax, runs, "no")
     assert {p.year for p, _, _ in labels} == {2014, 2015, 2018}
     assert_apart(drawn_boxes(ax, labels))
+
+
+def test_a_sparkline_puts_the_peak_above_and_the_trough_below() -> None:
+    # the peak's neighbours are within 15 points, so label_sides alone would put its label below;
+    # labels of one decimal are too wide for a label per year at 21 years
+    values = [50.5] * 8 + [60.5, 70.5, 62.5] + [50.5] * 9 + [30.5]
+    run = [point(2008 + i, v) for i, v in enumerate(values)]
+    assert label_sides(run)[9] is False  # what the alternation alone would do to the peak
+    sides = {p.year: above for p, above, _ in value_labels(_frame(2008, 2028).ax, [run], "no")}
+    assert sides == {2008: True, 2017: True, 2028: False}  # oldest; 70,5 above; 30,5 (newest, lowest) below
