@@ -66,10 +66,14 @@ def shared_prefect_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """A real Prefect server for the session; start-up is slow on two cores."""
+    """A real Prefect server for the session; start-up is slow on two cores. Flows called in
+    this process run with the settings `itip ingest` gives them (flows.run_settings)."""
+    from prefect.settings import temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=180):
+    from flows import run_settings
+
+    with prefect_test_harness(server_startup_timeout=180), temporary_settings(updates=run_settings.in_process(None)):
         yield
 
 

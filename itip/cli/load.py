@@ -68,8 +68,9 @@ def ingest(
         url = prefect_api(settings=_run_settings(), warm=lambda: importlib.import_module("flows.ingest"))
     except ItipError as exc:
         raise _fail(str(exc)) from None
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import temporary_settings
 
+    from flows import run_settings
     from flows.ingest import ingest as ingest_flow
     from itip.privacy import check_key
     from itip.progress import Reporter
@@ -77,7 +78,7 @@ def ingest(
     try:
         check_key(_where(warehouse, lake_data))  # a bad pseudonymisation key: one line before the run
         with (
-            temporary_settings(updates={PREFECT_API_URL: url} if url else {}),  # the server's final URL
+            temporary_settings(updates=run_settings.in_process(url)),  # the server's final URL; no heartbeat
             Reporter(),
             _quiet_prefect_failures(not verbose),
         ):
