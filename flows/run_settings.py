@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings
+from prefect.context import GLOBAL_SETTINGS_CONTEXT
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 from prefect.settings.legacy import Setting
 from prefect.settings.models.flows import FlowsSettings
 
@@ -28,11 +29,13 @@ HEARTBEAT_VARIABLES = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEAR
 
 def heartbeat_configured() -> bool:
     """Whether the user set the flow-run heartbeat: in the environment, or to a value other
-    than Prefect's default in a profile or prefect.toml."""
+    than Prefect's default in a profile or prefect.toml. Read from the settings Prefect loaded
+    at import (its root context), not the current ones, which a caller's `temporary_settings`
+    (this module's own, around a test session) may have changed."""
     if any(os.environ.get(name) for name in HEARTBEAT_VARIABLES):
         return True
     default = FlowsSettings.model_fields["heartbeat_frequency"].default
-    return get_current_settings().flows.heartbeat_frequency != default
+    return GLOBAL_SETTINGS_CONTEXT.settings.flows.heartbeat_frequency != default
 
 
 def in_process(url: str | None) -> dict[Setting, Any]:

@@ -20,7 +20,9 @@ from tests.conftest import REPO
 ITIP = Path(sys.executable).parent / "itip"
 
 
-def test_no_heartbeat_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_heartbeat_unless_configured(prefect_harness: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also inside the session's harness, whose settings already say no heartbeat: what the
+    user configured is read from Prefect's root settings, not from the current ones."""
     for name in run_settings.HEARTBEAT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     assert run_settings.in_process(None) == {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
