@@ -37,7 +37,7 @@ run: setup ## Build warehouse/itip.duckdb from the bundled raw/ files
 	$(BIN)/itip ingest
 	@echo 'Try: $(BIN)/itip trend trust_personal_data_safe'
 
-fields: setup ## Write the SQL COMMENTs and the README's table of tables from itip/fields.py
+fields: setup ## Write the SQL COMMENTs and the README's table of tables from itip/fields.py and itip/tables.py
 	$(BIN)/python -m itip.fields_render
 
 lint: setup ## ruff lint and format check

@@ -1,4 +1,4 @@
-"""The text generated from the column dictionary (`itip.fields`): the `COMMENT` statements
+"""The text generated from the column dictionary (`itip.fields`, `itip.tables`): the `COMMENT` statements
 of `warehouse/sql/*.sql` and the README's table of tables and views and table of a release
 file's columns. `python -m itip.fields_render` (`make fields`) rewrites them; `--check` lists
 what is out of date (tests/unit/test_fields.py fails then too)."""
@@ -9,9 +9,9 @@ import re
 import sys
 from pathlib import Path
 
-from itip.fields import TABLES, describe
 from itip.fields_release import RELEASE_FILE
 from itip.paths import PROJECT_ROOT, SQL_DIR
+from itip.tables import TABLES, describe
 
 README = PROJECT_ROOT / "README.md"
 
@@ -47,7 +47,7 @@ def render_sql(sql: str) -> str:
     return _COMMENT.sub(replace, sql)
 
 
-README_BEGIN = "<!-- BEGIN warehouse tables: generated from itip/fields.py by `make fields` -->"
+README_BEGIN = "<!-- BEGIN warehouse tables: generated from itip/tables.py and itip/fields.py by `make fields` -->"
 README_END = "<!-- END warehouse tables -->"
 
 

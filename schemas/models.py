@@ -7,7 +7,7 @@ codebook, one row per year, survey, segment, indicator and answer. Checks that
 depend on the codebook or the file's year are added at validation time by
 `itip.validate`, so the models stay declarative.
 
-Every model takes its columns' descriptions from the column dictionary, `itip.fields`:
+Every model takes its columns' descriptions from the column dictionary (`itip.fields`, `itip.tables`):
 the warehouse's tables (`Estimate`, `RespondentEstimate`, `Edition`) from its tables,
 `StagedFigure` (the release file as written, before it is a warehouse row) from its
 `RELEASE_FILE`, which also writes the README's table of the release file.
@@ -25,9 +25,9 @@ from pandera import dtypes
 from pandera.engines import pandas_engine
 from pandera.typing import Series
 
-from itip.fields import TABLES, describe
 from itip.fields_release import release_column
 from itip.respondents.spec import BASES
+from itip.tables import TABLES, describe
 
 #: Rounding slack allowed when a published distribution's shares are added up:
 #: each share may be off by 0.5 percentage points.

@@ -1,4 +1,4 @@
-"""The column dictionary (itip/fields.py) is the one place a column is described: a fresh
+"""The column dictionary (itip/fields.py, itip/tables.py) is the one place a column is described: a fresh
 warehouse carries exactly its types and comments, the SQL files and the README's table are
 what it generates, and the Pandera models take their descriptions from it. Editing a
 description anywhere but in the dictionary fails here."""
@@ -13,8 +13,9 @@ import pandera.pandas as pa
 import pytest
 
 from itip import fields_render
-from itip.fields import FIELDS, TABLES, describe, field_of
+from itip.fields import FIELDS
 from itip.fields_render import render_readme, render_sql
+from itip.tables import TABLES, describe, field_of
 from schemas.models import Edition, Estimate, RespondentEstimate, _EstimateColumns
 from tests.conftest import REPO
 
