@@ -301,17 +301,22 @@ def _draw_series(ax: Any, card: Card, lang: str) -> None:
         ax.plot([p.year for p in run], [p.value or 0.0 for p in run], color=LINE, linewidth=2, zorder=3)
         _markers(ax, run, LINE)
     for p, above, text in value_labels(ax, runs, lang):
-        ax.annotate(
-            text,
-            (p.year, _label_anchor(p, above)),
-            textcoords="offset points",
-            xytext=(0, LABEL_OFFSET_PT if above else -LABEL_OFFSET_PT),
-            va="bottom" if above else "top",
-            ha="center",
-            color="#24292f",
-            annotation_clip=False,  # always inside the axes: skips a containment test per label
-            **VALUE_LABEL_FONT,
-        )
+        value_label(ax, p, above, text)
+
+
+def value_label(ax: Any, p: Point, above: bool, text: str) -> Any:
+    """Draw one value label (chosen by `value_labels`) above or below its point's interval."""
+    return ax.annotate(
+        text,
+        (p.year, _label_anchor(p, above)),
+        textcoords="offset points",
+        xytext=(0, LABEL_OFFSET_PT if above else -LABEL_OFFSET_PT),
+        va="bottom" if above else "top",
+        ha="center",
+        color="#24292f",
+        annotation_clip=False,  # always inside the axes: skips a containment test per label
+        **VALUE_LABEL_FONT,
+    )
 
 
 #: The value labels' font, and their distance from the point's interval (points).

@@ -8,7 +8,7 @@ import itertools
 from typing import Any
 
 from itip.report.cards import Point
-from itip.report.charts import VALUE_LABEL_FONT, _frame, _label_anchor, label_sides, value_labels
+from itip.report.charts import _frame, label_sides, value_label, value_labels
 
 
 def point(year: int, value: float) -> Point:
@@ -35,15 +35,7 @@ def drawn_boxes(ax: Any, labels: list[tuple[Point, bool, str]]) -> list[Any]:
     renderer = ax.figure.canvas.get_renderer()
     boxes = []
     for p, above, text in labels:
-        artist = ax.annotate(
-            text,
-            (p.year, _label_anchor(p, above)),
-            textcoords="offset points",
-            xytext=(0, 6 if above else -6),
-            va="bottom" if above else "top",
-            ha="center",
-            **VALUE_LABEL_FONT,
-        )
+        artist = value_label(ax, p, above, text)
         boxes.append(artist.get_window_extent(renderer))
         artist.remove()
     return boxes
