@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -258,7 +259,20 @@ def test_two_writers_two_readers_and_a_killed_writer_on_postgres(
             env=env(**extra),
         )
 
+    def flow_runs() -> int:
+        response = httpx.post(f"{PREFECT_API_URL.value()}/flow_runs/filter", json={}, timeout=30)
+        return len(response.json())
+
+    # The writer to be killed at its second estimates insert goes first: once its flow run is
+    # registered (its imports done) the other two start, and it has loaded a file and is
+    # inside the next before they, still importing, can take every file from it. Started
+    # together it could lose both files it needs and end with nothing to kill it.
+    runs_before = flow_runs()
     killed = writer(ITIP_FAILPOINT="after_estimates_insert:2")
+    deadline = time.monotonic() + 120
+    while flow_runs() == runs_before and killed.poll() is None:
+        assert time.monotonic() < deadline, "the writer to be killed never started its flow run"
+        time.sleep(0.1)
     writers = [writer(), writer()]
     try:
         outputs = [w.communicate(timeout=400) for w in writers]
