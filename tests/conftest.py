@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,17 @@ def shared_prefect_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return template
 
 
+#: Server services the session's test server runs without: every task run's events written as
+#: task-run history (no test reads task runs) and the evaluation of every event against
+#: automations (none exist). On two cores they took about a sixth of the CPU of a test file
+#: of flow runs (tests/integration/test_flow.py: 77 s of CPU with them, 65 s without). The
+#: servers itip itself starts (background, `itip serve`, the worker test's) keep all of them.
+IDLE_TEST_SERVER_SERVICES = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+}
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """A real Prefect server for the session; start-up is slow on two cores. Flows called in
@@ -73,8 +85,27 @@ def prefect_harness() -> Iterator[None]:
 
     from flows import run_settings
 
-    with prefect_test_harness(server_startup_timeout=180), temporary_settings(updates=run_settings.in_process(None)):
+    with ExitStack() as stack:
+        # the server process takes its settings from this environment when it starts; the
+        # variables are gone again before any test starts a process of its own
+        with _environment(IDLE_TEST_SERVER_SERVICES):
+            stack.enter_context(prefect_test_harness(server_startup_timeout=180))
+        stack.enter_context(temporary_settings(updates=run_settings.in_process(None)))
         yield
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dataclass(frozen=True)
