@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,24 +88,12 @@ def prefect_harness() -> Iterator[None]:
     with ExitStack() as stack:
         # the server process takes its settings from this environment when it starts; the
         # variables are gone again before any test starts a process of its own
-        with _environment(IDLE_TEST_SERVER_SERVICES):
+        with pytest.MonkeyPatch.context() as env:
+            for name, value in IDLE_TEST_SERVER_SERVICES.items():
+                env.setenv(name, value)
             stack.enter_context(prefect_test_harness(server_startup_timeout=180))
         stack.enter_context(temporary_settings(updates=run_settings.in_process(None)))
         yield
-
-
-@contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @dataclass(frozen=True)
