@@ -138,16 +138,17 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
 
 
+def _opened(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` open (Linux: its /proc/<pid>/fd links)."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fds / fd) == str(path) for fd in os.listdir(fds))
+    except OSError:  # it ended, or a descriptor closed while we looked
+        return False
+
+
 def test_sql_ctrl_c(hostile_warehouse: Path) -> None:
     """SIGINT while DuckDB counts to 10^13 ends `itip sql` within about a second, exit 130."""
-    # How long a start-up takes on this machine right now, so the signal reaches the query
-    # and not the imports before it.
-    started = time.monotonic()
-    warm = subprocess.run(
-        [*ITIP, "sql", "SELECT 1", "--warehouse", str(hostile_warehouse)], capture_output=True, env=_env(), timeout=120
-    )
-    assert warm.returncode == 0, warm.stderr
-    start_up = time.monotonic() - started
     proc = subprocess.Popen(
         [*ITIP, "sql", ENDLESS, "--timeout", "0", "--warehouse", str(hostile_warehouse)],
         stdout=subprocess.PIPE,
@@ -156,7 +157,13 @@ def test_sql_ctrl_c(hostile_warehouse: Path) -> None:
         env={**_env(), "PYTHONUNBUFFERED": "1"},
     )
     try:
-        time.sleep(2 * start_up + 1)  # through the start-up and into the query
+        # The signal must reach the query, not the imports before it: the command opens the
+        # warehouse just before it runs the statement, whatever the machine's load.
+        deadline = time.monotonic() + 120
+        while not _opened(proc.pid, hostile_warehouse.resolve()) and proc.poll() is None:
+            assert time.monotonic() < deadline, "itip sql never opened the warehouse"
+            time.sleep(0.05)
+        time.sleep(1)  # into the statement
         assert proc.poll() is None, proc.communicate()
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
