@@ -19,7 +19,7 @@ from pathlib import Path
 from benchlib import REPO
 
 from itip.codebook import load_codebook
-from itip.report import write_report
+from itip.report.build import write_report
 
 sys.path.insert(0, str(REPO))
 from tests.unit.test_history import load_all

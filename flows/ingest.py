@@ -78,7 +78,7 @@ def _load(warehouse: Path | Lake, plan: lib.Plan, checked: Checked, codebook: Co
 @task(name="report", cache_policy=NO_CACHE)
 def report_task(warehouse: Path | Lake, report_dir: Path, codebook: Codebook, settings: Settings) -> Path:
     """Build the key-figures report and publish its headline changes as an artifact."""
-    from itip.report import headline_markdown, write_report  # matplotlib: only when something changed
+    from itip.report.build import headline_markdown, write_report  # matplotlib: only when something changed
 
     report = write_report(warehouse, report_dir, codebook=codebook, chart_cache=settings.chart_cache)
     create_markdown_artifact(

@@ -85,7 +85,7 @@ def report(
     Example: itip report --out report --lang en
     """
     from itip.codebook import load_codebook
-    from itip.report import write_report
+    from itip.report.build import write_report
 
     wh_path = _where(warehouse)
     target = out or wh_path.parent / "report"

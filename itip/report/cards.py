@@ -16,13 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from itip.codebook import Answer, Codebook, Indicator
-from itip.db import open_warehouse
-from itip.db_read import loaded_releases, report_breaks, report_trend
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from itip.lake import Lake
 
 
@@ -265,12 +263,18 @@ class Report:
 
 def read_report_data(warehouse: Path | Lake) -> ReportData:
     """Read the current figures, breaks and releases from the warehouse, read-only."""
+    # here, not at the top: the chart helper imports this module for its card types only
+    from itip.db import open_warehouse
+    from itip.db_read import loaded_releases, report_breaks, report_trend
+
     with open_warehouse(warehouse, read_only=True) as wh:
         return ReportData(report_trend(wh), report_breaks(wh), loaded_releases(wh), warehouse)
 
 
 def _opt(value: Any) -> Any:
     """None for SQL NULL / NaN / pandas NA, else the value."""
+    import pandas as pd  # already loaded by whoever read the report data
+
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and math.isnan(value):

@@ -1,5 +1,6 @@
 """Commands a person runs often start fast: `itip check` loads neither Prefect nor
-the statistics and plotting stacks, and never creates Prefect state."""
+the statistics and plotting stacks, and never creates Prefect state; the report's chart
+helper loads the plotting stack alone, not the warehouse's."""
 
 from __future__ import annotations
 
@@ -33,3 +34,19 @@ def test_check_imports_only_what_checking_needs(tmp_path: Path) -> None:
     assert "itip_2023.csv: ok" in result["output"]
     assert result["heavy"] == [], f"itip check imported {result['heavy']}"
     assert not (tmp_path / "prefect-home").exists(), "itip check created Prefect state"
+
+
+HELPER_PROBE = """
+import json, sys
+import itip.report.drawing
+stacks = {"pandas", "duckdb", "jinja2", "prefect", "pandera", "scipy"}
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & stacks)))
+"""
+
+
+def test_the_chart_helper_imports_matplotlib_and_the_cards_only(tmp_path: Path) -> None:
+    """The helper (`python -m itip.report.drawing`) starts beside the report's own drawing and
+    only helps once it has imported: each module it does not need is time it does not draw."""
+    probe = [sys.executable, "-P", "-c", HELPER_PROBE]
+    done = subprocess.run(probe, capture_output=True, text=True, cwd=tmp_path, timeout=120, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [], "the chart helper imported these stacks"

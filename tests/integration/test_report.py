@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from flows.ingest import ingest
 from itip.cli import app
 from itip.codebook import Codebook
-from itip.report import (
+from itip.report.build import (
     BREAK,
     ReportData,
     _runs,

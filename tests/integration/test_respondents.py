@@ -296,7 +296,7 @@ def test_a_series_whose_answer_base_changes_is_not_compared_and_says_why(tmp_pat
     assert published == [("with_dont_know",)]
     # the report draws the break and says why
     from itip.codebook import load_codebook
-    from itip.report import write_report
+    from itip.report.build import write_report
     from tests.integration.test_report import card, parse, squash
 
     report = write_report(wh, tmp_path / "report-en", lang="en", codebook=load_codebook(codebook_path))

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from itip.codebook import Codebook
-from itip.report import Report, chart_name, write_report
 from itip.report import charts as chart_module
+from itip.report.build import Report, chart_name, write_report
 from tests.conftest import REPO
 from tests.unit.test_history import load_all
 

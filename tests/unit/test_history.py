@@ -15,7 +15,7 @@ from itip.codebook import Codebook
 from itip.editions import EDITIONS_KIND, check_editions
 from itip.ingest import plan_all, prepare, store
 from itip.release import ReleaseFile, check_release, discover
-from itip.report import write_report
+from itip.report.build import write_report
 from tests.conftest import REPO, write
 from tests.integration.test_report import card, parse, squash
 

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from itip.codebook import Codebook
-from itip.report import Card, Distribution, ReportData, _runs, build_cards, card_html, headlines, shown_cards
+from itip.report.build import Card, Distribution, ReportData, _runs, build_cards, card_html, headlines, shown_cards
 from itip.report.charts import _spread
 from tests.integration.test_report import synthetic
 
