@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from itip import db_codebook, db_schema
 from itip.codebook import Codebook
@@ -38,6 +37,8 @@ from itip.problems import ItipError, Problem
 STORAGE_VERSION = "v1.0.0"
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from itip.lake import Lake
 
 #: Settings for every connection: nothing is fetched or loaded from the network.
@@ -209,6 +210,8 @@ class Warehouse:
         """Replace the stat cache rows of these paths: (path, size, mtime_ns, inode, ctime_ns, sha256, recorded_ns)."""
         if not entries:
             return
+        import pandas as pd
+
         frame = pd.DataFrame.from_records(
             entries, columns=["path", "size", "mtime_ns", "inode", "ctime_ns", "sha256", "recorded_ns"]
         )
@@ -303,6 +306,8 @@ class Warehouse:
     ) -> int:
         """Record a rejected file and every problem, in one transaction. Current data stays.
         `decided_by` records what judged it (the rejection is only remembered while that holds)."""
+        import pandas as pd
+
         summary = f"{len(problems)} problem(s); first: {problems[0].message}" if problems else "rejected"
         records = pd.DataFrame.from_records(
             [

@@ -10,12 +10,12 @@ import hashlib
 from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
-import pandas as pd
 
 from itip.codebook import Codebook
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from itip.db import Warehouse
 
 #: meta key holding the disclosure rules (thresholds and segment nesting) the stored respondent-level
@@ -60,6 +60,8 @@ def sync_codebook(wh: Warehouse, codebook: Codebook) -> bool:
     rules = disclosure_rules(codebook)
     if wh.get_meta("codebook_sha256") == codebook.sha256 and wh.get_meta(DISCLOSURE_META) == rules:
         return False
+    import pandas as pd
+
     indicators = pd.DataFrame.from_records(
         [
             {
@@ -118,6 +120,9 @@ def suppress_stored(wh: Warehouse, codebook: Codebook) -> int:
     of the cells it suppresses. Warehouses written before disclosure control hold the true
     values of small cells; an owner who needs them re-runs from the raw file. Returns how
     many rows were emptied. Column names here are constants, never input."""
+    import numpy as np
+    import pandas as pd
+
     from itip import disclosure
 
     spec = codebook.respondents
@@ -171,6 +176,8 @@ def declare_published_bases(wh: Warehouse, codebook: Codebook) -> None:
     ).df()
     if stored.empty:
         return
+    import pandas as pd
+
     declared = [
         codebook.published_base(str(i), int(y)) if isinstance(i, str) else None
         for i, y in zip(stored["indicator"], stored["year"], strict=True)

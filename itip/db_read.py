@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from itip.db import Warehouse, open_warehouse
 from itip.problems import ConfigError, ItipError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from itip.lake import Lake
 
 

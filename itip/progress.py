@@ -67,7 +67,7 @@ class Reporter(logging.Handler):
         events.propagate = True
 
     def _print(self, text: str) -> None:
-        from itip.render import visible
+        from itip.terminal import visible
 
         text = visible(text)  # problems quote the file's cells: no escape sequence reaches the terminal
         if self._progress is not None:

@@ -15,38 +15,30 @@ import io
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
-#: Characters a terminal acts on instead of showing: C0 controls (ESC starts every ANSI/OSC
-#: sequence; CR and backspace overwrite what is shown) except the line break, DEL, the C1
-#: controls (U+0080-U+009F; U+009B is a one-character CSI), Unicode line and paragraph
-#: separators, and the bidirectional marks, embeddings, overrides and isolates that reorder
-#: text on screen ("Trojan source").
-_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+from itip.terminal import escape as _escape
+from itip.terminal import visible
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: As `itip.terminal.UNSAFE`, but a CSV keeps its cells' tabs (a tab is data there, not a command).
 _UNSAFE_CSV = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
-
-def _escape(match: re.Match[str]) -> str:
-    return match.group().encode("unicode_escape").decode("ascii")
-
-
-def visible(text: str) -> str:
-    """`text` with every character a terminal would act on shown as an escape (`\\x1b`,
-    `\\u202e`); line breaks stay. For every line itip prints that may hold data."""
-    return _UNSAFE.sub(_escape, text)
+#: The types of pandas.NA and pandas.NaT, known by name: a result from DuckDB holds neither,
+#: and `itip sql` does not import pandas just to tell.
+_PANDAS_MISSING = frozenset({"NAType", "NaTType"})
 
 
 def _cell(value: object) -> str:
-    if value is None or value is pd.NA or value is pd.NaT:
+    if is_missing(value):
         return ""
     if isinstance(value, float):
-        if math.isnan(value):
-            return ""
         return f"{value:.4g}" if abs(value) < 1 else f"{value:.1f}".removesuffix(".0")
     return str(value)
 
@@ -72,6 +64,11 @@ _QUALIFIER_MARK = {"below": "<", "above": ">", "approx": "~"}
 _STATUS_MARK = {"suppressed": ":", "missing": "..", "not_applicable": "."}
 
 
+def is_missing(value: object) -> bool:
+    """NULL as DuckDB returns it (None, or a NaN double), or pandas' NA and NaT."""
+    return value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ in _PANDAS_MISSING
+
+
 def trend_table(frame: pd.DataFrame) -> tuple[list[str], list[list[object]]]:
     """The `trend` rows of one indicator as a compact terminal table.
 
@@ -85,18 +82,18 @@ def trend_table(frame: pd.DataFrame) -> tuple[list[str], list[list[object]]]:
             value = f"{_STATUS_MARK[rec['value_status']]} ({rec['value_status']})"
         else:
             value = _QUALIFIER_MARK.get(str(rec["qualifier"]), "") + _cell(rec["value"])
-        ci = "" if pd.isna(rec["ci_low"]) else f"{rec['ci_low']:.1f}-{rec['ci_high']:.1f}"
+        ci = "" if is_missing(rec["ci_low"]) else f"{rec['ci_low']:.1f}-{rec['ci_high']:.1f}"
         if ci and rec.get("interval_basis") == "edition_n":
             ci = "≈" + ci  # approximate: on the edition's respondents, not the figure's n
-        comparable = "" if pd.isna(rec["comparable_with_prev"]) else ("yes" if rec["comparable_with_prev"] else "NO")
+        comparable = "" if is_missing(rec["comparable_with_prev"]) else ("yes" if rec["comparable_with_prev"] else "NO")
         if comparable == "NO" and isinstance(rec.get("break_reason"), str):
             comparable += f" ({rec['break_reason']})"
 
-        p = "" if pd.isna(rec["change_p_value"]) else f"{rec['change_p_value']:.3f}"
-        q = "" if pd.isna(rec.get("change_q_value")) else f"{rec['change_q_value']:.3f}"
+        p = "" if is_missing(rec["change_p_value"]) else f"{rec['change_p_value']:.3f}"
+        q = "" if is_missing(rec.get("change_q_value")) else f"{rec['change_q_value']:.3f}"
         flag = rec.get("change_significant")
-        significant = "" if flag is None or pd.isna(flag) else ("YES" if flag else "no")
-        change = "" if pd.isna(rec["change_pp"]) else f"{rec['change_pp']:+.1f}".replace(".0", "")
+        significant = "" if is_missing(flag) else ("YES" if flag else "no")
+        change = "" if is_missing(rec["change_pp"]) else f"{rec['change_pp']:+.1f}".replace(".0", "")
         rows.append(
             [
                 rec["year"],

@@ -22,8 +22,9 @@ import duckdb
 from itip.db import open_warehouse
 from itip.problems import ItipError
 from itip.query import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT_S, QueryInterrupted, guarded_query
-from itip.render import table_text, visible
+from itip.render import table_text
 from itip.settings import DEFAULTS, Settings
+from itip.terminal import visible
 
 PROMPT, MORE = "itip> ", "  ...> "
 #: Yielded for Ctrl-C at the prompt: drops the statement being typed, as in psql.

@@ -73,7 +73,7 @@ class _Guarded(typer.core.TyperGroup):
     def invoke(self, ctx: Context) -> object:
         try:
             from itip.failpoints import check_failpoint
-            from itip.render import visible  # pandas: Ctrl-C often lands in this import
+            from itip.terminal import visible
 
             # Every ITIP_* variable is read here, once; an unusable one is a ConfigError (exit 2).
             ctx.obj = Settings.from_env()
@@ -180,7 +180,7 @@ def _where(warehouse: str | None, lake_data: str | None = None) -> Path | Lake:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    from itip.render import visible
+    from itip.terminal import visible
 
     typer.echo(f"itip: {visible(message)}", err=True)
     return typer.Exit(code)
@@ -188,7 +188,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 def _say(line: str) -> None:
     """Print a line that may hold text from a file (a problem, a warning): what a terminal
-    would act on is shown escaped (itip.render.visible)."""
-    from itip.render import visible
+    would act on is shown escaped (itip.terminal.visible)."""
+    from itip.terminal import visible
 
     typer.echo(visible(line))

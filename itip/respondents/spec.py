@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itip.problems import ItipError
-from itip.replicates import Replicates, parse_replicates
+
+if TYPE_CHECKING:
+    from itip.replicates import Replicates
 
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 #: Answer bases an indicator may declare (codebook `base`): which non-answers are in the denominator.
@@ -208,6 +210,8 @@ def _design(entry: object, where: str) -> Design:
     used = [n for n in names.values() if n]
     if len(used) != len(set(used)):
         raise ItipError(f"{where}: stratum, psu and population must be different columns")
+    from itip.replicates import parse_replicates  # numpy: not for commands that only read the codebook
+
     replicates = None if entry.get("replicates") is None else parse_replicates(entry["replicates"], where, _name)
     if replicates and set(replicates.columns) & set(used):
         raise ItipError(f"{where}.replicates: a replicate weight column is also the stratum, psu or population")

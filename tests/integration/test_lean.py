@@ -50,3 +50,43 @@ def test_the_chart_helper_imports_matplotlib_and_the_cards_only(tmp_path: Path) 
     probe = [sys.executable, "-P", "-c", HELPER_PROBE]
     done = subprocess.run(probe, capture_output=True, text=True, cwd=tmp_path, timeout=120, check=True)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [], "the chart helper imported these stacks"
+
+
+SQL_PROBE = """
+import json, sys
+from pathlib import Path
+from typer.testing import CliRunner
+from itip.cli import app
+warehouse = Path(sys.argv[1])
+stacks = {"pandas", "numpy", "pandera", "prefect", "scipy", "statsmodels", "matplotlib"}
+results = {}
+for name, args in {
+    "sql": ["sql", "--csv", "SELECT count(*) AS n FROM estimates", "--warehouse", str(warehouse)],
+    "help": ["trend", "--help"],
+}.items():
+    result = CliRunner().invoke(app, args)
+    results[name] = [result.exit_code, result.output]
+heavy = sorted({m.split(".")[0] for m in sys.modules} & stacks)
+print(json.dumps({"results": results, "heavy": heavy}))
+"""
+
+
+def test_sql_and_help_need_neither_pandas_nor_numpy(tmp_path: Path) -> None:
+    """An analyst's query answers in well under a second: `itip sql` needs DuckDB and the
+    terminal, and a command's `--help` needs neither (pandas alone took 0.45 s of `itip sql`'s
+    0.95 s before)."""
+    from itip.db import open_warehouse
+
+    warehouse = tmp_path / "itip.duckdb"
+    with open_warehouse(warehouse):  # an empty warehouse: its tables, no rows
+        pass
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    done = subprocess.run(
+        [sys.executable, "-c", SQL_PROBE, str(warehouse)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=True,
+    )  # fmt: skip
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["results"]["sql"] == [0, "n\n0\n"]
+    code, text = result["results"]["help"]
+    assert code == 0 and "Usage: itip trend" in text, text
+    assert result["heavy"] == [], f"itip sql or a command's help imported {result['heavy']}"
