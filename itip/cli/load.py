@@ -18,7 +18,9 @@ from itip.server_cli import StateOpt, prefect_api
 from itip.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
 
 if TYPE_CHECKING:
+    from itip.codebook import Codebook
     from itip.ingest import FileOutcome
+    from itip.settings import Settings
 
 
 from itip.cli.app import LakeDataOpt, WarehouseOpt, _fail, _options, _run_settings, _say, _where, app
@@ -212,43 +214,108 @@ def _check_timezone(name: str) -> None:
 
 
 @app.command()
-def check(files: Annotated[list[Path], typer.Argument(help="Release files to check.", show_default=False)]) -> None:
+def check(
+    files: Annotated[list[Path], typer.Argument(help="Release files to check.", show_default=False)],
+    watch: Annotated[
+        bool,
+        typer.Option("--watch", "-w", help="Check again whenever a file or the codebook is saved, until Ctrl-C."),
+    ] = False,
+) -> None:
     """Check release files against the schema and codebook without touching the warehouse.
 
-    Prints every problem (file, row, column, what is wrong); exits 1 if any.
+    Prints every problem (file, row, column, what is wrong); exits 1 if any. With --watch
+    it stays up and checks a file again each time it (or schemas/codebook.yaml) is saved,
+    in a fraction of a second; Ctrl-C ends it with the exit code of the last check.
 
     Example: itip check raw/itip_2024.csv
+
+    Example: itip check --watch raw/itip_2024.csv
     """
-    from itip.check import check as check_file
-    from itip.check import kind_of
     from itip.codebook import load_codebook
-    from itip.release import RESPONDENTS_KIND
 
     try:
         codebook = load_codebook()
     except ItipError as exc:
         raise _fail(str(exc)) from None
     settings = _run_settings()
-    failed = False
-    for path in files:
-        if not path.is_file():
-            _say(f"{path}: no such file")
-            failed = True
-            continue
-        key = _respondent_key() if kind_of(path) == RESPONDENTS_KIND else None
-        result = check_file(path, codebook, settings, key=key)
-        for warning in result.warnings:
-            _say(f"warning: {warning}")
-        if result.ok:
-            _say(result.ok_line())
-            continue
-        failed = True
-        for problem in result.problems:
-            _say(str(problem))
-            for line in _reworded_advice(problem, codebook, result.year or 0):
-                _say(line)
-    if failed:
+    passed: dict[Path, bool] = {}
+    if watch:
+        _watch(files, codebook, settings, passed)
+    else:
+        _check_all(files, codebook, settings, passed)
+    if not all(passed.values()):
         raise typer.Exit(1)
+
+
+def _check_one(path: Path, codebook: Codebook, settings: Settings) -> tuple[bool, list[str]]:
+    """Check one file: whether it passed, and the lines to print (its problems, or its `ok`
+    line). Printed by the caller after it has recorded the result: Ctrl-C while the lines
+    are printed must not leave `--watch` with the result of the check before."""
+    from itip.check import check as check_file
+    from itip.check import kind_of
+    from itip.release import RESPONDENTS_KIND
+
+    if not path.is_file():
+        return False, [f"{path}: no such file"]
+    key = _respondent_key() if kind_of(path) == RESPONDENTS_KIND else None
+    result = check_file(path, codebook, settings, key=key)
+    lines = [f"warning: {warning}" for warning in result.warnings]
+    if result.ok:
+        return True, [*lines, result.ok_line()]
+    for problem in result.problems:
+        lines.append(str(problem))
+        lines.extend(_reworded_advice(problem, codebook, result.year or 0))
+    return False, lines
+
+
+def _check_all(files: list[Path], codebook: Codebook, settings: Settings, passed: dict[Path, bool]) -> None:
+    """Check each file, record in `passed` whether it did, and print what it found."""
+    for path in files:
+        passed[path], lines = _check_one(path, codebook, settings)
+        for line in lines:
+            _say(line)
+
+
+def _watch(files: list[Path], codebook: Codebook, settings: Settings, passed: dict[Path, bool]) -> None:
+    """Check every file, then a file again when it is saved, and every file when the codebook
+    is (an alias or a break pasted there changes what a file's wordings mean); a codebook saved
+    broken is reported and nothing is checked until it is fixed. Ctrl-C ends it, with each
+    file's last complete check in `passed`."""
+    from datetime import datetime
+
+    from itip.codebook import load_codebook
+    from itip.paths import CODEBOOK
+    from itip.watch import changes, signature
+
+    watched = [*files, CODEBOOK]
+    before = {path: signature(path) for path in watched}
+    _check_all(files, codebook, settings, passed)
+    current: Codebook | None = codebook
+    ready = False
+    try:
+        for changed in changes(watched, before):
+            if not ready:
+                ready = True
+                _say(f"watching {len(files)} file(s) and {CODEBOOK.name}; Ctrl-C stops")
+                if not changed:
+                    continue
+            _say(f"-- {datetime.now():%H:%M:%S} {', '.join(sorted(p.name for p in changed))} saved")
+            if CODEBOOK in changed:
+                try:
+                    current = load_codebook()
+                except ItipError as exc:
+                    current = None
+                    _say(f"{exc} (nothing is checked until it is fixed)")
+            if current is None:
+                if CODEBOOK not in changed:
+                    _say("not checked: the codebook is broken (see above)")
+                passed.update(dict.fromkeys(files, False))
+                continue
+            _check_all(files if CODEBOOK in changed else [p for p in files if p in changed], current, settings, passed)
+    except ItipError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        pass  # the normal end of watching: the exit code says how the last check went
 
 
 def _reworded_advice(problem: object, codebook: object, year: int) -> list[str]:
