@@ -36,6 +36,8 @@ from itip.problems import ItipError, Problem
 #: DuckDB 1.x wheel.
 STORAGE_VERSION = "v1.0.0"
 
+# pandas is imported by the methods that write with it: `itip sql`, `itip server status` and
+# every `--help` read through this module without it (tests/integration/test_lean.py).
 if TYPE_CHECKING:
     import pandas as pd
 

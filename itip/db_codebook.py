@@ -13,6 +13,7 @@ import duckdb
 
 from itip.codebook import Codebook
 
+# pandas and numpy are imported where the codebook is written: reading needs neither (itip.db).
 if TYPE_CHECKING:
     import pandas as pd
 
