@@ -60,21 +60,22 @@ from itip.cli import app
 warehouse = Path(sys.argv[1])
 stacks = {"pandas", "numpy", "pandera", "prefect", "scipy", "statsmodels", "matplotlib"}
 results = {}
-for name, args in {
-    "sql": ["sql", "--csv", "SELECT count(*) AS n FROM estimates", "--warehouse", str(warehouse)],
-    "help": ["trend", "--help"],
-}.items():
-    result = CliRunner().invoke(app, args)
+for name, args, given in [
+    ("sql", ["sql", "--csv", "SELECT count(*) AS n FROM estimates", "--warehouse", str(warehouse)], None),
+    ("shell", ["shell", "--warehouse", str(warehouse)], "SELECT count(*) AS n FROM estimates;\\n"),
+    ("help", ["trend", "--help"], None),
+]:
+    result = CliRunner().invoke(app, args, input=given)
     results[name] = [result.exit_code, result.output]
 heavy = sorted({m.split(".")[0] for m in sys.modules} & stacks)
 print(json.dumps({"results": results, "heavy": heavy}))
 """
 
 
-def test_sql_and_help_need_neither_pandas_nor_numpy(tmp_path: Path) -> None:
-    """An analyst's query answers in well under a second: `itip sql` needs DuckDB and the
-    terminal, and a command's `--help` needs neither (pandas alone took 0.45 s of `itip sql`'s
-    0.95 s before)."""
+def test_sql_shell_and_help_need_neither_pandas_nor_numpy(tmp_path: Path) -> None:
+    """An analyst's query answers in well under a second: `itip sql` and `itip shell` need
+    DuckDB and the terminal, and a command's `--help` needs neither (pandas alone took 0.45 s
+    of `itip sql`'s 0.95 s before)."""
     from itip.db import open_warehouse
 
     warehouse = tmp_path / "itip.duckdb"
@@ -87,6 +88,8 @@ def test_sql_and_help_need_neither_pandas_nor_numpy(tmp_path: Path) -> None:
     )  # fmt: skip
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["results"]["sql"] == [0, "n\n0\n"]
+    code, text = result["results"]["shell"]
+    assert code == 0 and "(1 row)" in text, text
     code, text = result["results"]["help"]
     assert code == 0 and "Usage: itip trend" in text, text
-    assert result["heavy"] == [], f"itip sql or a command's help imported {result['heavy']}"
+    assert result["heavy"] == [], f"itip sql, itip shell or a command's help imported {result['heavy']}"
