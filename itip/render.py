@@ -12,7 +12,6 @@ markup, so `[/]` or `[see table 3]` in a source shows as written.
 from __future__ import annotations
 
 import io
-import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -21,6 +20,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from itip.missing import is_missing
 from itip.terminal import escape as _escape
 from itip.terminal import visible
 
@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 
 #: As `itip.terminal.UNSAFE`, but a CSV keeps its cells' tabs (a tab is data there, not a command).
 _UNSAFE_CSV = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
-
-#: The types of pandas.NA and pandas.NaT, known by name: a result from DuckDB holds neither,
-#: and `itip sql` does not import pandas just to tell.
-_PANDAS_MISSING = frozenset({"NAType", "NaTType"})
 
 
 def _cell(value: object) -> str:
@@ -62,11 +58,6 @@ def table_text(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 #: How a value with a qualifier or an SSB status is shown in a table.
 _QUALIFIER_MARK = {"below": "<", "above": ">", "approx": "~"}
 _STATUS_MARK = {"suppressed": ":", "missing": "..", "not_applicable": "."}
-
-
-def is_missing(value: object) -> bool:
-    """NULL as DuckDB returns it (None, or a NaN double), or pandas' NA and NaT."""
-    return value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ in _PANDAS_MISSING
 
 
 def trend_table(frame: pd.DataFrame) -> tuple[list[str], list[list[object]]]:

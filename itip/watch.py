@@ -12,10 +12,12 @@ into one answer.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from itip.problems import ItipError
+from itip.snapshot import FileStat
 
 #: How long a burst of events is gathered after its last event before it is answered, in
 #: milliseconds: a save is several events (write, close, rename), and a check of half of them
@@ -25,20 +27,17 @@ SETTLE_MS = 100
 #: answer says the watcher is up. Later waits of this length cost a wake-up each, nothing more.
 READY_MS = 500
 
-#: What a file was when it was last read: size, modification time, inode.
-Signature = tuple[int, int, int] | None
 
-
-def signature(path: Path) -> Signature:
-    """The file's size, mtime_ns and inode; None if it is not there."""
+def signature(path: Path) -> FileStat | None:
+    """What the file was when it was read, as the ingest's stat cache compares it (size, mtime,
+    inode, ctime); None if it is not there."""
     try:
-        st = path.stat()
+        return FileStat.of(os.stat(path))
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def changes(paths: Iterable[Path], before: dict[Path, Signature]) -> Iterator[set[Path]]:
+def changes(paths: Iterable[Path], before: dict[Path, FileStat | None]) -> Iterator[set[Path]]:
     """Which of `paths` changed: first, as soon as the watcher is up, the ones whose signature
     is no longer the one in `before` (taken when they were last read: a save while the watcher
     started is not lost), possibly none; then after each save of one or more, the ones saved (a
@@ -60,7 +59,7 @@ def changes(paths: Iterable[Path], before: dict[Path, Signature]) -> Iterator[se
     )
     first = True
     for batch in batches:
-        changed = {given[Path(path)] for _, path in batch if Path(path) in given}
+        changed = {given[Path(path)] for _, path in batch}  # `wanted` let through only these
         if first:
             first = False
             changed |= {path for path in given.values() if signature(path) != before.get(path)}

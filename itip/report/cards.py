@@ -9,7 +9,6 @@ series as a card, and the answers of a published distribution together as one ca
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itip.codebook import Answer, Codebook, Indicator
+from itip.missing import is_missing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -273,13 +273,7 @@ def read_report_data(warehouse: Path | Lake) -> ReportData:
 
 def _opt(value: Any) -> Any:
     """None for SQL NULL / NaN / pandas NA, else the value."""
-    import pandas as pd  # already loaded by whoever read the report data
-
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    return None if is_missing(value) else value
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
